@@ -61,6 +61,11 @@ extern bool dl_cli_quiet;
 /* Close stdout, reporting a write error (full disk, closed pipe) as exit 3. */
 int dl_cli_close_stdout(int code);
 
+/* A progress sink that draws one self-overwriting line on stderr when stderr
+ * is a terminal and --quiet was not given; otherwise it stays silent. */
+#include "dolen/progress.h"
+dl_progress dl_cli_progress(void);
+
 /* One subcommand: cli/cmd_NAME.c defines dl_cmd_NAME and dl_help_NAME. The
  * help text is printed for `dolen NAME --help` and `dolen help NAME`. */
 typedef struct dl_cmd {
@@ -76,5 +81,7 @@ typedef struct dl_cmd {
 
 DL_CMD_DECLARE(keygen);
 DL_CMD_DECLARE(check);
+DL_CMD_DECLARE(synth);
+DL_CMD_DECLARE(prepare);
 
 #endif

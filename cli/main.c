@@ -12,6 +12,11 @@ static const dl_cmd cmds[] = {
      dl_help_keygen},
     {"check", dl_cmd_check, "validate a linkage spec, print its summary and spec hash",
      dl_help_check},
+    {"prepare", dl_cmd_prepare,
+     "pseudonymise a dataset: encoded identifiers, content, SLF map, manifest",
+     dl_help_prepare},
+    {"synth", dl_cmd_synth, "make a synthetic Welsh population: datasets with errors, truth",
+     dl_help_synth},
 };
 static const size_t n_cmds = sizeof cmds / sizeof cmds[0];
 

@@ -1,3 +1,137 @@
+/* test_hexb64.c: hex and base64 encoding and strict decoding (common/hexb64.c). */
 #include <criterion/criterion.h>
-/* placeholder: being written */
-Test(placeholder_hexb64, none) {}
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dolen/hexb64.h"
+
+Test(hexb64, hex_encode_is_lower_case)
+{
+    const uint8_t in[] = {0x00, 0x01, 0xab, 0xff, 0x7e};
+    char out[11];
+    cr_assert_eq(dl_hex_encode(in, sizeof in, out), 10);
+    cr_assert_str_eq(out, "0001abff7e");
+    cr_assert_eq(dl_hex_encode(in, 0, out), 0);
+    cr_assert_str_eq(out, "");
+    char u[17];
+    dl_hex_u64(0x0123456789abcdefULL, u);
+    cr_assert_str_eq(u, "0123456789abcdef");
+    dl_hex_u64(1, u);
+    cr_assert_str_eq(u, "0000000000000001");
+}
+
+Test(hexb64, hex_decode_accepts_both_cases)
+{
+    uint8_t out[4];
+    cr_assert(dl_hex_decode("DeadBEEF", 8, out, NULL));
+    cr_assert_eq(out[0], 0xde);
+    cr_assert_eq(out[1], 0xad);
+    cr_assert_eq(out[2], 0xbe);
+    cr_assert_eq(out[3], 0xef);
+}
+
+Test(hexb64, hex_decode_reports_bad_character_offset)
+{
+    uint8_t out[4];
+    size_t bad = 99;
+    cr_assert_not(dl_hex_decode("00g0", 4, out, &bad));
+    cr_assert_eq(bad, 2);
+    cr_assert_not(dl_hex_decode("000 ", 4, out, &bad));
+    cr_assert_eq(bad, 3);
+    cr_assert_not(dl_hex_decode("0x00", 4, out, &bad));
+    cr_assert_eq(bad, 1);
+}
+
+Test(hexb64, hex_decode_odd_length)
+{
+    uint8_t out[4];
+    size_t bad = 99;
+    cr_assert_not(dl_hex_decode("abc", 3, out, &bad));
+    cr_assert_eq(bad, 3);
+    cr_assert_not(dl_hex_decode("abz", 3, out, &bad));
+    cr_assert_eq(bad, 2, "a bad last character is named before the odd length");
+}
+
+/* RFC 4648, section 10: test vectors for BASE64. */
+static const char *const b64_vectors[][2] = {
+    {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},     {"foo", "Zm9v"},
+    {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+};
+
+Test(hexb64, base64_rfc4648_vectors)
+{
+    for (size_t i = 0; i < sizeof b64_vectors / sizeof b64_vectors[0]; i++) {
+        const char *plain = b64_vectors[i][0], *enc = b64_vectors[i][1];
+        char out[16];
+        size_t n = dl_b64_encode(plain, strlen(plain), out);
+        cr_assert_eq(n, strlen(enc));
+        cr_assert_eq(n, dl_b64_encoded_len(strlen(plain)));
+        cr_assert_str_eq(out, enc);
+        uint8_t dec[16];
+        size_t dn = 99;
+        cr_assert(dl_b64_decode(enc, strlen(enc), dec, &dn, NULL), "decode %s", enc);
+        cr_assert_eq(dn, strlen(plain));
+        cr_assert(memcmp(dec, plain, dn) == 0);
+    }
+}
+
+Test(hexb64, base64_round_trip_all_lengths_and_bytes)
+{
+    uint8_t in[300], dec[300];
+    char enc[401];
+    srand(7);
+    for (size_t len = 0; len <= sizeof in; len++) {
+        for (size_t i = 0; i < len; i++)
+            in[i] = (uint8_t)rand();
+        size_t n = dl_b64_encode(in, len, enc);
+        size_t dn;
+        cr_assert(dl_b64_decode(enc, n, dec, &dn, NULL));
+        cr_assert_eq(dn, len);
+        cr_assert(memcmp(in, dec, len) == 0, "length %zu", len);
+    }
+    /* Every byte value, to exercise the whole alphabet including + and /. */
+    for (int i = 0; i < 256; i++)
+        in[i] = (uint8_t)i;
+    size_t n = dl_b64_encode(in, 256, enc), dn;
+    cr_assert(strchr(enc, '+') && strchr(enc, '/'));
+    cr_assert(dl_b64_decode(enc, n, dec, &dn, NULL));
+    cr_assert(memcmp(in, dec, 256) == 0);
+}
+
+static void b64_bad(const char *text, size_t want_bad)
+{
+    uint8_t out[32];
+    size_t n, bad = 999;
+    cr_assert_not(dl_b64_decode(text, strlen(text), out, &n, &bad), "accepted '%s'", text);
+    cr_assert_eq(bad, want_bad, "'%s': bad at %zu, expected %zu", text, bad, want_bad);
+}
+
+Test(hexb64, base64_rejects_bad_length)
+{
+    b64_bad("Zm9", 3);
+    b64_bad("Zm9vY", 5);
+}
+
+Test(hexb64, base64_rejects_bad_characters)
+{
+    b64_bad("Zm!v", 2);
+    b64_bad("Zm9v Zm9v", 9);   /* length 9 */
+    b64_bad("Zm9vZm9 ", 7);
+    b64_bad("-m9v", 0);         /* URL-safe alphabet is not accepted */
+    b64_bad("Z_9v", 1);
+}
+
+Test(hexb64, base64_rejects_misplaced_padding)
+{
+    b64_bad("Zg==Zg==", 2);     /* padding before the last group */
+    b64_bad("Z===", 1);
+    b64_bad("Zg=A", 3);
+    b64_bad("=Zg=", 0);
+}
+
+Test(hexb64, base64_rejects_nonzero_unused_bits)
+{
+    b64_bad("Zh==", 1);         /* "f" is Zg==; h sets a bit past the byte */
+    b64_bad("Zm9=", 2);         /* "fo" is Zm8= */
+}

@@ -62,13 +62,16 @@ typedef struct dl_bloom_opts {
 
 typedef struct dl_spec_field {
     const char *name;      /* feature namespace, [a-z][a-z0-9_]* */
-    const char *column;    /* input CSV column */
+    const char *column;    /* input CSV column; NULL when the spec says `column: null`
+                              (this dataset lacks it: every value is missing) */
     dl_field_type type;
     size_t n_features;
     dl_feature_kind features[DL_SPEC_MAX_FEATURES]; /* in spec order, no repeats */
     bool required;         /* a row whose value is missing or invalid is rejected */
     dl_bloom_opts bloom;   /* resolved: field value over `bloom:` defaults */
-    size_t n_placeholders; /* values that mean "missing", after normalisation */
+    size_t n_placeholders; /* values that mean "missing", after normalisation:
+                              sorted, unique; names and text upper-case ASCII with
+                              single spaces; dates "YYYY-MM-DD" (at most 16) */
     const char **placeholders;
     /* date only */
     size_t n_formats;      /* strptime-like formats tried in order */

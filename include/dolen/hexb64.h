@@ -1,0 +1,44 @@
+/* dolen/hexb64.h: lower-case hex and standard base64 (RFC 4648) encoding.
+ * Part of common/; tokens are written as hex and Bloom filters as base64 in
+ * every ids file, so these sit on prepare's hot path: table driven, no malloc. */
+#ifndef DOLEN_HEXB64_H
+#define DOLEN_HEXB64_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Write the 2*LEN lower-case hex digits of the LEN bytes at IN to OUT, then a
+ * NUL (OUT needs 2*LEN + 1 bytes). Returns 2*LEN. Thread-safe. */
+size_t dl_hex_encode(const void *in, size_t len, char *out);
+
+/* The 16 lower-case hex digits of V, most significant first, then a NUL
+ * (OUT needs 17 bytes): how a 64-bit token is written. */
+void dl_hex_u64(uint64_t v, char out[17]);
+
+/* Decode the LEN hex digits at IN (either case; no NUL needed) into LEN/2
+ * bytes at OUT. False when a character is not a hex digit (*BAD, if not NULL,
+ * gets its 0-based offset) or LEN is odd (*BAD = LEN); OUT is then partly
+ * written. Thread-safe. */
+bool dl_hex_decode(const char *in, size_t len, void *out, size_t *bad);
+
+/* Characters (without NUL) of the padded base64 form of N bytes: 4*ceil(N/3). */
+static inline size_t dl_b64_encoded_len(size_t n)
+{
+    return (n + 2) / 3 * 4;
+}
+
+/* Write the padded standard base64 (alphabet A-Z a-z 0-9 + /, '=' padding)
+ * of the LEN bytes at IN to OUT, then a NUL (OUT needs
+ * dl_b64_encoded_len(LEN) + 1 bytes). Returns the characters written. */
+size_t dl_b64_encode(const void *in, size_t len, char *out);
+
+/* Decode the LEN characters of padded base64 at IN into OUT (which needs
+ * LEN/4*3 bytes), setting *OUTLEN to the bytes decoded. Strict, so that every
+ * byte string has exactly one accepted text: LEN must be a multiple of 4, '='
+ * only as the last one or two characters, unused bits of the last group zero,
+ * no whitespace. False on a violation, with *BAD (if not NULL) the 0-based
+ * offset of the first offending character (LEN when the length is wrong). */
+bool dl_b64_decode(const char *in, size_t len, void *out, size_t *outlen, size_t *bad);
+
+#endif
