@@ -52,11 +52,10 @@ run_suite build-asan asan+ubsan || status=1
 echo "== fuzz targets (clang, libFuzzer, ${DL_FUZZ_SECONDS:-5} s each)"
 if CC=clang bash tools/build.sh build-fuzz --buildtype=debug -Dfuzz=true \
         -Db_sanitize=address,undefined -Db_lundef=false -Dtests=true; then
-    if bash tests/fuzz/run.sh build-fuzz "${DL_FUZZ_SECONDS:-5}"; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1)); status=1
-    fi
+    bash tests/fuzz/run.sh build-fuzz "${DL_FUZZ_SECONDS:-5}" | tee build-fuzz/fuzz-output.txt \
+        || status=1
+    passed=$((passed + $(grep -c ': ok (' build-fuzz/fuzz-output.txt || true)))
+    failed=$((failed + $(grep -c ': FAILED' build-fuzz/fuzz-output.txt || true)))
 else
     echo "fuzz build failed"; failed=$((failed + 1)); status=1
 fi

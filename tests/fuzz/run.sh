@@ -9,13 +9,13 @@ secs=${2:-60}
 mkdir -p tests/fuzz/crashes
 status=0
 for bin in "$build"/tests/fuzz/fuzz_*; do
-    [ -x "$bin" ] || continue
+    [ -f "$bin" ] && [ -x "$bin" ] || continue
     name=$(basename "$bin"); target=${name#fuzz_}
     work=$(mktemp -d)
     cp -r "tests/fuzz/corpus/$target/." "$work/"
     if "$bin" -max_total_time="$secs" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
             -print_final_stats=1 -artifact_prefix="tests/fuzz/crashes/$target-" "$work" >"$work.log" 2>&1; then
-        echo "fuzz $target: ok ($(grep -Eo 'stat::number_of_executed_runs: *[0-9]+' "$work.log" \
+        echo "fuzz $target: ok ($(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$work.log" \
             | grep -Eo '[0-9]+$' || echo '?') runs in ${secs}s)"
     else
         echo "fuzz $target: FAILED, see tests/fuzz/crashes/ and the log below"
