@@ -83,5 +83,6 @@ DL_CMD_DECLARE(keygen);
 DL_CMD_DECLARE(check);
 DL_CMD_DECLARE(synth);
 DL_CMD_DECLARE(prepare);
+DL_CMD_DECLARE(link);
 
 #endif

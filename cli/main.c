@@ -15,6 +15,8 @@ static const dl_cmd cmds[] = {
     {"prepare", dl_cmd_prepare,
      "pseudonymise a dataset: encoded identifiers, content, SLF map, manifest",
      dl_help_prepare},
+    {"link", dl_cmd_link, "link encoded datasets: block, score (Fellegi-Sunter, EM), cluster",
+     dl_help_link},
     {"synth", dl_cmd_synth, "make a synthetic Welsh population: datasets with errors, truth",
      dl_help_synth},
 };

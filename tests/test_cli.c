@@ -5,7 +5,7 @@
 
 #include "test_util.h"
 
-static const char *const commands[] = {"keygen", "check", "prepare", "synth"};
+static const char *const commands[] = {"keygen", "check", "prepare", "link", "synth"};
 
 Test(cli, help_lists_every_command)
 {

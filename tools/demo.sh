@@ -36,7 +36,22 @@ if $dolen help prepare >/dev/null 2>&1 && [ -d "$out/raw" ]; then
             --seed 1 "$out/raw/$name.csv"
     done
     printf '\nfirst row of the GP ids file (what the linkage unit sees):\n'
-    gzip -dc "$out/prepared/gp.ids.csv.gz" | head -2 | cut -c1-160 | sed 's/^/  /'
+    (gzip -dc "$out/prepared/gp.ids.csv.gz" || true) | head -2 | cut -c1-160 | sed 's/^/  /'
+fi
+
+if $dolen help link >/dev/null 2>&1 && [ -d "$out/prepared" ]; then
+    step "dolen link: the linkage unit links the four datasets from their encodings only"
+    $dolen link -s config/examples/demo.yaml -o "$out/linked" "$out"/prepared/*.ids.csv.gz
+    printf '\nstrongest links (dataset, SLF, dataset, SLF, weight, probability, pattern):\n'
+    (gzip -dc "$out/linked/links.csv.gz" || true) | head -4 | sed 's/^/  /'
+fi
+
+if $dolen help evaluate >/dev/null 2>&1 && [ -d "$out/linked" ]; then
+    step "dolen evaluate: quality against the synthetic ground truth"
+    maps=()
+    for f in "$out"/prepared/*.slfmap.csv.gz; do maps+=(--map "$f"); done
+    $dolen evaluate --truth "$out/raw/truth.csv" "${maps[@]}" \
+        --links "$out/linked/links.csv.gz" -o "$out/evaluation.json"
 fi
 
 step "summary: files in $out"

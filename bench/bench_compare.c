@@ -1,0 +1,515 @@
+/* bench_compare.c: speed of the Dice kernels and of comparison vectors, on
+ * one core. Part of bench/; checks the link stage's comparison budget.
+ *
+ * usage: bench_compare [-r RUNS] [-x TIMES] [SPEC.yaml IDS.csv.gz ...]
+ * (a) Dice: every kernel the CPU has, on random 1024-bit filters, in cache
+ *     (1024 filters) and over a large array (2^20 filters, 128 MiB).
+ * (b) with a spec and ids files (as `dolen prepare` writes them): comparison
+ *     patterns per second for the spec's comparisons, over pairs that share a
+ *     block key (as blocking makes them) and over random pairs (as the u
+ *     sample makes them). -x TIMES repeats the records TIMES times, to see a
+ *     store of a million records without preparing one. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dl_config.h"
+#include "dolen/bloom.h"
+#include "dolen/csv.h"
+#include "dolen/hexb64.h"
+#include "linkage/link_internal.h"
+
+#define BATCH 4096
+
+static const char *const kernel_names[] = {"avx512-vpopcntdq", "avx2", "popcnt", "portable"};
+
+/* Thread CPU time, not wall time: rates per core, less disturbed when other
+ * processes share the machine. */
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static uint64_t rng = 0x853c49e6748fea9bu;
+static uint64_t rnd(void)
+{
+    rng ^= rng >> 12;
+    rng ^= rng << 25;
+    rng ^= rng >> 27;
+    return rng * 0x2545f4914f6cdd1du;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void report(const char *what, double *rate, int runs, const char *unit)
+{
+    qsort(rate, (size_t)runs, sizeof *rate, cmp_double);
+    printf("  %-44s median %7.1f M %s/s  (min %.1f, max %.1f)\n", what, rate[runs / 2] / 1e6,
+           unit, rate[0] / 1e6, rate[runs - 1] / 1e6);
+}
+
+static void cpu_name(char *out, size_t size)
+{
+    snprintf(out, size, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return;
+    char line[256];
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "model name", 10) == 0) {
+            const char *c = strchr(line, ':');
+            if (c)
+                snprintf(out, size, "%.*s", (int)strcspn(c + 2, "\n"), c + 2);
+            break;
+        }
+    fclose(f);
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3u;
+    return h;
+}
+
+/* ---- (a) Dice ------------------------------------------------------------- */
+
+/* Dice decisions at 0.8 over N_PAIRS pairs of the filters at BITS: the batch
+ * kernel counts A AND B, then the threshold test compare.c uses (integers,
+ * threshold scaled by 10^9). Returns the number of pairs at or above it. */
+static uint64_t dice_pass(const uint64_t *bits, const uint32_t *pop, const dl_pair *pairs,
+                          size_t n_pairs, uint32_t *nab)
+{
+    const uint64_t scale = 1000000000u, thr = 800000000u;
+    uint64_t met = 0;
+    for (size_t k = 0; k < n_pairs; k += BATCH) {
+        size_t n = n_pairs - k < BATCH ? n_pairs - k : BATCH;
+        dl__and_popcount_many(bits, 16, pairs + k, n, nab);
+        for (size_t x = 0; x < n; x++) {
+            const dl_pair *p = &pairs[k + x];
+            met += 2 * scale * nab[x] >= thr * (pop[p->i] + pop[p->j]);
+        }
+    }
+    return met;
+}
+
+static void bench_dice(int runs)
+{
+    const size_t n_filters = (size_t)1 << 20, n_pairs = (size_t)1 << 24;
+    uint64_t *bits = aligned_alloc(64, n_filters * 128);
+    uint32_t *pop = malloc(n_filters * sizeof *pop);
+    dl_pair *pairs = malloc(n_pairs * sizeof *pairs);
+    uint32_t *nab = malloc(BATCH * sizeof *nab);
+    /* Bloom filters of names are about a quarter full (20 hash positions for
+     * each of ~8 bigrams in 1024 bits); AND of two random words thins that. */
+    for (size_t w = 0; w < n_filters * 16; w++)
+        bits[w] = rnd() & rnd();
+    for (size_t f = 0; f < n_filters; f++)
+        pop[f] = (uint32_t)dl_popcount_words(bits + f * 16, 16);
+    double *rate = malloc((size_t)runs * sizeof *rate);
+    printf("(a) Dice on 1024-bit filters, %zu pairs a run, batches of %d\n", n_pairs, BATCH);
+    const size_t windows[2] = {1024, n_filters};
+    for (int wi = 0; wi < 2; wi++) {
+        size_t win = windows[wi];
+        for (size_t k = 0; k < n_pairs; k++) {
+            if (wi == 0) /* in cache: as the records of one block */
+                pairs[k] = (dl_pair){(uint32_t)(k % win), (uint32_t)((k * 7 + 1) % win)};
+            else /* everywhere: as random pairs for u */
+                pairs[k] = (dl_pair){(uint32_t)(rnd() % win), (uint32_t)(rnd() % win)};
+        }
+        uint64_t first = UINT64_MAX;
+        for (size_t x = 0; x < sizeof kernel_names / sizeof kernel_names[0]; x++) {
+            if (!dl__dice_force(kernel_names[x]))
+                continue;
+            uint64_t met = 0;
+            for (int r = 0; r < runs; r++) {
+                double t0 = now();
+                met = dice_pass(bits, pop, pairs, n_pairs, nab);
+                rate[r] = (double)n_pairs / (now() - t0);
+            }
+            char label[96];
+            snprintf(label, sizeof label, "%s, %s", kernel_names[x],
+                     wi == 0 ? "1024 filters (in cache)" : "2^20 filters, random pairs");
+            report(label, rate, runs, "pairs");
+            if (first == UINT64_MAX)
+                first = met;
+            printf("    pairs with Dice >= 0.8: %llu%s\n", (unsigned long long)met,
+                   met == first ? "" : "  DIFFERS FROM THE FIRST KERNEL");
+        }
+    }
+    /* One call per pair through the dispatching dl__and_popcount, for scale. */
+    dl__dice_force("auto");
+    for (int r = 0; r < runs; r++) {
+        uint64_t s = 0;
+        double t0 = now();
+        for (size_t k = 0; k < n_pairs; k++)
+            s += dl__and_popcount(bits + (size_t)(k % 1024) * 16,
+                                  bits + (size_t)((k * 7 + 1) % 1024) * 16, 16);
+        rate[r] = (double)n_pairs / (now() - t0);
+        if (s == 42)
+            printf(" ");
+    }
+    report("dl__and_popcount one call a pair, in cache", rate, runs, "pairs");
+    free(rate);
+    free(bits);
+    free(pop);
+    free(pairs);
+    free(nab);
+}
+
+/* ---- (b) comparison vectors over a store loaded from ids files ----------- */
+
+typedef struct loader {
+    dl_store st;
+    size_t cap;
+    int src[DL_SPEC_MAX_FIELDS * DL_SPEC_MAX_FEATURES]; /* csv column of each store column */
+} loader;
+
+static int ucmp64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int grow(loader *L, size_t need)
+{
+    if (need <= L->cap)
+        return 0;
+    size_t cap = L->cap ? L->cap : 1024;
+    while (cap < need)
+        cap *= 2;
+    for (size_t c = 0; c < L->st.n_cols; c++) {
+        dl_store_col *col = &L->st.cols[c];
+        if (col->filter) {
+            uint64_t *b = aligned_alloc(64, cap * col->words * 8);
+            uint32_t *p = realloc(col->pop, cap * sizeof *p);
+            if (!b || !p)
+                return -1;
+            if (col->bits)
+                memcpy(b, col->bits, L->cap * col->words * 8);
+            free(col->bits);
+            col->bits = b;
+            col->pop = p;
+        } else {
+            uint64_t *t = realloc(col->tok, cap * col->stride * 8);
+            if (!t)
+                return -1;
+            col->tok = t;
+        }
+    }
+    L->cap = cap;
+    return 0;
+}
+
+/* Append the records of PATH: every column of the ids file that is a feature
+ * of SPEC. Not dl__store_load (no manifest checks, one thread): enough to
+ * measure comparisons. */
+static int load_ids(loader *L, const dl_spec *spec, const char *path)
+{
+    dl_error err = DL_ERROR_INIT;
+    dl_csv_reader *r = NULL;
+    char msg[600];
+    if (dl_csv_open(path, NULL, &r, &err) != DL_OK) {
+        fprintf(stderr, "bench_compare: %s\n", dl_error_format(&err, msg, sizeof msg));
+        return -1;
+    }
+    dl_store *s = &L->st;
+    if (s->n_cols == 0) {
+        for (size_t f = 0; f < DL_SPEC_MAX_FIELDS; f++)
+            for (size_t k = 0; k < DL_FEAT__COUNT; k++)
+                s->col_of[f][k] = -1;
+        s->clk_col = -1;
+        s->cols = calloc(DL_SPEC_MAX_FIELDS * DL_SPEC_MAX_FEATURES, sizeof *s->cols);
+        for (size_t f = 0; f < spec->n_fields; f++)
+            for (size_t x = 0; x < spec->fields[f].n_features; x++) {
+                dl_store_col *c = &s->cols[s->n_cols];
+                dl_feature_kind k = spec->fields[f].features[x];
+                snprintf(c->name, sizeof c->name, "%s.%s", spec->fields[f].name,
+                         dl_feature_name(k));
+                c->field = (int)f;
+                c->kind = k;
+                c->filter = k == DL_FEAT_BLOOM;
+                c->stride = dl_feature_is_set(k) ? DL_TOKEN_SET_MAX : 1;
+                /* the output length of the field's encoder (balance doubles it,
+                 * each fold halves it) */
+                const dl_bloom_opts *o = &spec->fields[f].bloom;
+                c->words = c->filter ? dl_bloom_out_bits(o) / 64 : 0;
+                s->col_of[f][k] = (int)s->n_cols++;
+            }
+    }
+    for (size_t c = 0; c < s->n_cols; c++)
+        L->src[c] = dl_csv_find_column(r, s->cols[c].name);
+    dl_row row;
+    dl_status st;
+    uint8_t bytes[DL_BLOOM_MAX_BITS / 4];
+    while ((st = dl_csv_next(r, &row, &err)) == DL_OK) {
+        if (grow(L, s->n + 1))
+            return -1;
+        size_t rec = s->n++;
+        for (size_t c = 0; c < s->n_cols; c++) {
+            dl_store_col *col = &s->cols[c];
+            const char *v = L->src[c] >= 0 ? row.field[L->src[c]] : "";
+            size_t len = L->src[c] >= 0 ? row.len[L->src[c]] : 0;
+            if (col->filter) {
+                uint64_t *w = col->bits + rec * col->words;
+                size_t got = 0;
+                memset(w, 0, col->words * 8);
+                if (len && (!dl_b64_decode(v, len, bytes, &got, NULL) ||
+                            got != col->words * 8)) {
+                    fprintf(stderr, "bench_compare: %s:%llu: bad filter in %s\n", path,
+                            (unsigned long long)row.line, col->name);
+                    dl_csv_close(r);
+                    return -1;
+                }
+                if (len)
+                    dl_bloom_from_bytes(bytes, col->words, w);
+                col->pop[rec] = (uint32_t)dl_popcount_words(w, col->words);
+            } else {
+                uint64_t *t = col->tok + rec * col->stride;
+                memset(t, 0, col->stride * 8);
+                size_t n = 0;
+                for (size_t at = 0; at + 16 <= len && n < col->stride; at += 17) {
+                    uint8_t b[8];
+                    if (!dl_hex_decode(v + at, 16, b, NULL)) {
+                        fprintf(stderr, "bench_compare: %s:%llu: bad token in %s\n", path,
+                                (unsigned long long)row.line, col->name);
+                        dl_csv_close(r);
+                        return -1;
+                    }
+                    uint64_t x = 0;
+                    for (int i = 0; i < 8; i++)
+                        x = x << 8 | b[i];
+                    t[n++] = x;
+                }
+                qsort(t, n, 8, ucmp64);
+            }
+        }
+    }
+    dl_csv_close(r);
+    if (st != DL_END) {
+        fprintf(stderr, "bench_compare: %s\n", dl_error_format(&err, msg, sizeof msg));
+        return -1;
+    }
+    return 0;
+}
+
+/* Repeat the first N records TIMES times over (a store of TIMES * N). */
+static int replicate(loader *L, int times)
+{
+    size_t n = L->st.n;
+    if (times <= 1)
+        return 0;
+    if (grow(L, n * (size_t)times))
+        return -1;
+    for (size_t c = 0; c < L->st.n_cols; c++) {
+        dl_store_col *col = &L->st.cols[c];
+        for (int t = 1; t < times; t++) {
+            if (col->filter) {
+                memcpy(col->bits + t * n * col->words, col->bits, n * col->words * 8);
+                memcpy(col->pop + t * n, col->pop, n * sizeof *col->pop);
+            } else {
+                memcpy(col->tok + t * n * col->stride, col->tok, n * col->stride * 8);
+            }
+        }
+    }
+    L->st.n = n * (size_t)times;
+    return 0;
+}
+
+typedef struct keyrec {
+    uint64_t key;
+    uint32_t rec;
+} keyrec;
+
+static int keyrec_cmp(const void *a, const void *b)
+{
+    const keyrec *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return (x->rec > y->rec) - (x->rec < y->rec);
+}
+
+/* Pairs within blocks of the key (surname.dmetaphone, dob.year) when the spec
+ * has them, else of the first comparison's first feature; blocks over 1000
+ * records are skipped; at most MAX pairs. Records sorted by key, so the rows
+ * of a block are scattered over the store as they are in the link stage. */
+static size_t blocked_pairs(const dl_spec *spec, const dl_store *s, dl_pair *out, size_t max)
+{
+    dl_feature_ref a = spec->comparisons[0].levels[0].terms[0], b = a;
+    for (size_t f = 0; f < spec->n_fields; f++) {
+        if (strcmp(spec->fields[f].name, "surname") == 0)
+            a = (dl_feature_ref){(uint16_t)f, DL_FEAT_DMETAPHONE};
+        if (strcmp(spec->fields[f].name, "dob") == 0)
+            b = (dl_feature_ref){(uint16_t)f, DL_FEAT_YEAR};
+    }
+    int ca = s->col_of[a.field][a.kind], cb = s->col_of[b.field][b.kind];
+    if (ca < 0 || cb < 0 || s->cols[ca].filter || s->cols[cb].filter)
+        return 0;
+    const dl_store_col *A = &s->cols[ca], *B = &s->cols[cb];
+    keyrec *k = malloc(s->n * sizeof *k);
+    size_t n = 0;
+    for (size_t r = 0; r < s->n; r++) {
+        uint64_t x = A->tok[r * A->stride], y = B->tok[r * B->stride];
+        if (x && y)
+            k[n++] = (keyrec){x * 0x9e3779b97f4a7c15u ^ y, (uint32_t)r};
+    }
+    qsort(k, n, sizeof *k, keyrec_cmp);
+    size_t np = 0;
+    for (size_t i = 0; i < n && np < max;) {
+        size_t j = i;
+        while (j < n && k[j].key == k[i].key)
+            j++;
+        if (j - i <= 1000)
+            for (size_t x = i; x < j && np < max; x++)
+                for (size_t y = x + 1; y < j && np < max; y++)
+                    out[np++] = (dl_pair){k[x].rec, k[y].rec};
+        i = j;
+    }
+    free(k);
+    return np;
+}
+
+static void bench_patterns(const dl_spec *spec, const dl_store *s, int runs)
+{
+    dl_error err = DL_ERROR_INIT;
+    char msg[600];
+    dl_comparator *cmp = NULL;
+    if (dl__comparator_new(spec, s, &cmp, &err) != DL_OK) {
+        fprintf(stderr, "bench_compare: %s\n", dl_error_format(&err, msg, sizeof msg));
+        return;
+    }
+    size_t levels = 0;
+    for (size_t c = 0; c < spec->n_comparisons; c++)
+        levels += spec->comparisons[c].n_levels;
+    printf("(b) comparison patterns: %zu comparisons, %zu levels, %llu patterns; "
+           "%zu records\n",
+           spec->n_comparisons, levels, (unsigned long long)dl__comparator_n_patterns(cmp),
+           s->n);
+    const size_t max_pairs = (size_t)1 << 23;
+    dl_pair *pairs = malloc(max_pairs * sizeof *pairs);
+    uint32_t *out = malloc(BATCH * sizeof *out);
+    double *rate = malloc((size_t)runs * sizeof *rate);
+    for (int kind = 0; kind < 2; kind++) {
+        size_t n = kind == 0 ? blocked_pairs(spec, s, pairs, max_pairs) : max_pairs;
+        if (kind == 1)
+            for (size_t k = 0; k < n; k++)
+                pairs[k] = (dl_pair){(uint32_t)(rnd() % s->n), (uint32_t)(rnd() % s->n)};
+        if (n == 0)
+            continue;
+        uint64_t first = 0;
+        for (size_t x = 0; x < sizeof kernel_names / sizeof kernel_names[0]; x++) {
+            if (!dl__dice_force(kernel_names[x]))
+                continue;
+            uint64_t h = 0;
+            for (int r = 0; r < runs; r++) {
+                h = 0xcbf29ce484222325u;
+                double t0 = now();
+                for (size_t k = 0; k < n; k += BATCH) {
+                    size_t b = n - k < BATCH ? n - k : BATCH;
+                    dl__compare_many(cmp, pairs + k, b, out);
+                    h = fnv(h, out, b * sizeof *out);
+                }
+                rate[r] = (double)n / (now() - t0);
+            }
+            char label[96];
+            snprintf(label, sizeof label, "%s pairs (%zu), %s", kind ? "random" : "blocked", n,
+                     kernel_names[x]);
+            report(label, rate, runs, "pairs");
+            if (!first)
+                first = h;
+            printf("    patterns fnv-1a %016llx%s\n", (unsigned long long)h,
+                   h == first ? "" : "  DIFFERS FROM THE FIRST KERNEL");
+        }
+    }
+    dl__dice_force("auto");
+    free(rate);
+    free(out);
+    free(pairs);
+    dl__comparator_free(cmp);
+}
+
+int main(int argc, char **argv)
+{
+    int runs = 5, times = 1, opt;
+    while ((opt = getopt(argc, argv, "r:x:")) != -1) {
+        if (opt == 'r')
+            runs = atoi(optarg);
+        else if (opt == 'x')
+            times = atoi(optarg);
+        else {
+            fprintf(stderr, "usage: bench_compare [-r RUNS] [-x TIMES] [SPEC.yaml IDS.csv.gz ...]\n");
+            return 1;
+        }
+    }
+    if (runs < 1)
+        runs = 1;
+    char cpu[128];
+    cpu_name(cpu, sizeof cpu);
+    double load[1] = {0};
+    if (getloadavg(load, 1) < 1)
+        load[0] = -1;
+    printf("bench_compare: cpu %s, %ld cores online, one used (thread CPU time); "
+           "load average %.1f\n",
+           cpu, sysconf(_SC_NPROCESSORS_ONLN), load[0]);
+#ifdef __VERSION__
+    printf("compiler %s, %s, commit %s; %d runs each; dice kernel chosen: %s\n", __VERSION__,
+#ifdef __OPTIMIZE__
+           "optimised",
+#else
+           "not optimised",
+#endif
+           DL_COMMIT, runs, dl__dice_kernel());
+#endif
+    bench_dice(runs);
+
+    if (optind + 1 < argc) {
+        dl_spec *spec = NULL;
+        dl_error err = DL_ERROR_INIT;
+        char msg[600];
+        if (dl_spec_load(argv[optind], &spec, &err) != DL_OK) {
+            fprintf(stderr, "bench_compare: %s\n", dl_error_format(&err, msg, sizeof msg));
+            return 2;
+        }
+        loader *L = calloc(1, sizeof *L);
+        int bad = 0;
+        for (int a = optind + 1; a < argc && !bad; a++)
+            bad = load_ids(L, spec, argv[a]);
+        if (!bad)
+            bad = replicate(L, times);
+        if (!bad) {
+            size_t bytes = 0;
+            for (size_t c = 0; c < L->st.n_cols; c++)
+                bytes += L->st.cols[c].filter
+                             ? L->st.n * (L->st.cols[c].words * 8 + 4)
+                             : L->st.n * L->st.cols[c].stride * 8;
+            printf("store: %s, %d ids files%s: %zu records, %zu columns, %.1f MiB\n",
+                   argv[optind], argc - optind - 1, times > 1 ? " (repeated)" : "", L->st.n,
+                   L->st.n_cols, (double)bytes / 1048576.0);
+            bench_patterns(spec, &L->st, runs);
+        }
+        for (size_t c = 0; c < L->st.n_cols; c++) {
+            free(L->st.cols[c].tok);
+            free(L->st.cols[c].bits);
+            free(L->st.cols[c].pop);
+        }
+        free(L->st.cols);
+        free(L);
+        dl_spec_free(spec);
+        if (bad)
+            return 2;
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("peak RSS %ld KiB\n", ru.ru_maxrss);
+    return 0;
+}
