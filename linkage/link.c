@@ -535,7 +535,8 @@ static dl_status score(ctx *c, dl_blocking *b, scored *out, dl_error *err)
             st = dl_error_set(err, DL_ENOMEM, NULL, 0, 0, "out of memory for links");
     }
     for (size_t t = 0; st == DL_OK && t < nt; t++) {
-        memcpy(out->links + out->n, j.tasks[t].v, j.tasks[t].n * sizeof *out->links);
+        if (j.tasks[t].n) /* an empty task's buffer is NULL */
+            memcpy(out->links + out->n, j.tasks[t].v, j.tasks[t].n * sizeof *out->links);
         out->n += j.tasks[t].n;
         out->pairs += j.tasks[t].scored;
         for (size_t k = 0; k < WBINS + 2; k++)
