@@ -645,6 +645,30 @@ Test(spec, example_febrl_loads)
     dl_spec_free(s);
 }
 
+/* Every custodian's copy of the demo spec encodes like demo.yaml: same hash,
+ * whatever its columns and date formats; the carers-allowance copy has no
+ * NHS-number column (`column: null`). */
+Test(spec, demo_specs_of_every_dataset_share_the_hash)
+{
+    static const char *const copies[] = {"config/examples/demo-spine.yaml",
+                                         "config/examples/demo-gp.yaml",
+                                         "config/examples/demo-carers_allowance.yaml",
+                                         "config/examples/demo-spine-gp.yaml"};
+    dl_spec *demo = load_example("config/examples/demo.yaml");
+    char want[65], got[65];
+    dl_spec_hash_hex(demo, want);
+    for (size_t i = 0; i < sizeof copies / sizeof copies[0]; i++) {
+        dl_spec *s = load_example(copies[i]);
+        cr_assert_str_eq(dl_spec_hash_hex(s, got), want, "%s", copies[i]);
+        dl_spec_free(s);
+    }
+    dl_spec *ca = load_example("config/examples/demo-carers_allowance.yaml");
+    cr_assert_null(ca->fields[5].column, "nhs has column: null");
+    cr_assert_eq(ca->fields[5].type, DL_FT_NHS_NUMBER);
+    dl_spec_free(ca);
+    dl_spec_free(demo);
+}
+
 Test(spec, load_missing_file)
 {
     dl_error e = DL_ERROR_INIT;
