@@ -623,7 +623,7 @@ Test(spec, example_demo_loads)
     cr_assert_eq(s->n_fields, 6);
     cr_assert_str_eq(s->fields[0].column, "forename");
     cr_assert_eq(s->fields[0].n_features, 7);
-    cr_assert_eq(s->n_rules, 4);
+    cr_assert_eq(s->n_rules, 5);
     cr_assert_eq(s->n_comparisons, 6);
     cr_assert_eq(s->derive_week_of_birth, 2);
     cr_assert_eq(s->derive_sex, 3);
