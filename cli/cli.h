@@ -84,5 +84,7 @@ DL_CMD_DECLARE(check);
 DL_CMD_DECLARE(synth);
 DL_CMD_DECLARE(prepare);
 DL_CMD_DECLARE(link);
+DL_CMD_DECLARE(evaluate);
+DL_CMD_DECLARE(report);
 
 #endif

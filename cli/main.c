@@ -19,6 +19,12 @@ static const dl_cmd cmds[] = {
      dl_help_link},
     {"synth", dl_cmd_synth, "make a synthetic Welsh population: datasets with errors, truth",
      dl_help_synth},
+    {"evaluate", dl_cmd_evaluate,
+     "score links and clusters against truth: precision, recall, F1, B-cubed",
+     dl_help_evaluate},
+    {"report", dl_cmd_report,
+     "a linkage quality report: one HTML page with charts, and its numbers as JSON",
+     dl_help_report},
 };
 static const size_t n_cmds = sizeof cmds / sizeof cmds[0];
 

@@ -2,6 +2,7 @@
  * comparison, packed in mixed radix). Part of linkage/; link.c feeds it the
  * candidate pairs of block.c and the random pairs behind u, and the model
  * turns the patterns into weights. docs/comparisons.md is the user's view. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,15 +24,14 @@
  * products stay below 2^49. */
 #define DICE_SCALE UINT64_C(1000000000)
 
-/* Pairs ahead whose rows are prefetched. Candidate pairs from big blocks or
- * random pairs for u touch rows all over the store; each row of each column
- * is a cache miss, and eight pairs ahead leaves time for ~20 columns' misses
- * to overlap. */
-#define PREFETCH_AHEAD 8
+/* Dice counts of one chunk of pairs, on the stack (16 KiB): every filter
+ * column a dice level reads is counted for the whole chunk in one batch
+ * call, where the kernel is inlined, before the levels are evaluated. */
+#define NAB_CELLS 4096
+#define MAX_CHUNK 512
 
 enum level_kind {
-    LV_EXACT1,   /* one token per record */
-    LV_EXACTSET, /* token sets */
+    LV_TOKENS, /* exact: token sets intersect (one token: equal and not 0) */
     LV_DICE,
     LV_COUNT,
 };
@@ -46,10 +46,9 @@ typedef struct clevel {
     uint8_t kind;
     uint8_t n_terms;   /* count */
     uint8_t min_count; /* count */
+    uint16_t dcol;     /* dice: which of the comparator's filter columns */
     tok_col col;       /* exact */
-    const uint64_t *bits; /* dice */
-    const uint32_t *pop;
-    size_t words;
+    const uint32_t *pop; /* dice */
     uint64_t thr;      /* dice: round(t * DICE_SCALE) */
     tok_col terms[DL_SPEC_MAX_COUNT_TERMS]; /* count */
 } clevel;
@@ -63,33 +62,28 @@ typedef struct ccomp {
     const uint32_t *null_pop;
 } ccomp;
 
-/* One row array to prefetch: row r starts at base + r * row_bytes and spans
- * LINES cache lines. */
-typedef struct prefetch {
-    const char *base;
-    size_t row_bytes;
-    unsigned lines;
-} prefetch;
+/* A filter column some dice level reads: its |A and B| is counted for every
+ * pair of a chunk before the levels are evaluated. */
+typedef struct dcol {
+    const uint64_t *bits;
+    size_t words;
+} dcol;
 
 struct dl_comparator {
     size_t n_comp;
     ccomp *comp;
     clevel *levels;
     uint64_t n_patterns;
-    size_t n_pf;
-    prefetch *pf;
+    size_t n_dcol;
+    dcol *dcols;
+    size_t chunk;       /* pairs per chunk: n_dcol * chunk counts fit NAB_CELLS */
 };
 
 /* ---- construction ----------------------------------------------------- */
 
-/* What dl__store_col answers, read from the table it answers from, so that
- * the comparator (and hand-built stores in tests and benchmarks) need nothing
- * of the loader but the store's documented layout. */
 static int col_index(const dl_store *s, dl_feature_ref r)
 {
-    if (r.field >= DL_SPEC_MAX_FIELDS || (unsigned)r.kind >= DL_FEAT__COUNT)
-        return -1;
-    int c = s->col_of[r.field][r.kind];
+    int c = dl__store_col(s, r);
     return c >= 0 && (size_t)c < s->n_cols ? c : -1;
 }
 
@@ -136,25 +130,13 @@ static dl_status want_tokens(const dl_spec *spec, const dl_spec_comparison *cmp,
                         cmp->name, lv + 1, r, DL_TOKEN_SET_MAX);
 }
 
-static void add_prefetch(dl_comparator *c, const void *base, size_t row_bytes)
+static uint16_t add_dcol(dl_comparator *c, const dl_store_col *col)
 {
-    for (size_t i = 0; i < c->n_pf; i++)
-        if (c->pf[i].base == base)
-            return;
-    /* A long filter (many lines) is mostly read after the first lines have
-     * arrived; prefetching two is enough to start the stream. */
-    unsigned lines = (unsigned)((row_bytes + 63) / 64);
-    c->pf[c->n_pf++] = (prefetch){base, row_bytes, lines > 2 ? 2 : lines};
-}
-
-static void add_col_prefetch(dl_comparator *c, const dl_store_col *col)
-{
-    if (col->filter) {
-        add_prefetch(c, col->bits, col->words * sizeof(uint64_t));
-        add_prefetch(c, col->pop, sizeof(uint32_t));
-    } else {
-        add_prefetch(c, col->tok, col->stride * sizeof(uint64_t));
-    }
+    for (size_t i = 0; i < c->n_dcol; i++)
+        if (c->dcols[i].bits == col->bits)
+            return (uint16_t)i;
+    c->dcols[c->n_dcol] = (dcol){col->bits, col->words};
+    return (uint16_t)c->n_dcol++;
 }
 
 static dl_status compile_level(const dl_spec *spec, const dl_store *s,
@@ -170,7 +152,7 @@ static dl_status compile_level(const dl_spec *spec, const dl_store *s,
         if ((st = resolve(spec, s, cmp, sl->terms[0], &col, err)) ||
             (st = want_tokens(spec, cmp, lv, sl->terms[0], col, "exact", err)))
             return st;
-        out->kind = col->stride == 1 ? LV_EXACT1 : LV_EXACTSET;
+        out->kind = LV_TOKENS;
         out->col = (tok_col){col->tok, col->stride};
         break;
     case DL_LV_DICE: {
@@ -189,9 +171,8 @@ static dl_status compile_level(const dl_spec *spec, const dl_store *s,
                                 "(expected 0 to 1)",
                                 cmp->name, lv + 1, sl->min);
         out->kind = LV_DICE;
-        out->bits = col->bits;
+        out->dcol = add_dcol(c, col);
         out->pop = col->pop;
-        out->words = col->words;
         out->thr = (uint64_t)(sl->min * (double)DICE_SCALE + 0.5);
         break;
     }
@@ -211,7 +192,6 @@ static dl_status compile_level(const dl_spec *spec, const dl_store *s,
                 (st = want_tokens(spec, cmp, lv, sl->terms[t], col, "count", err)))
                 return st;
             out->terms[t] = (tok_col){col->tok, col->stride};
-            add_col_prefetch(c, col);
         }
         return DL_OK;
     default:
@@ -219,7 +199,6 @@ static dl_status compile_level(const dl_spec *spec, const dl_store *s,
                             "comparison '%s', level %zu: unknown level kind %d", cmp->name,
                             lv + 1, (int)sl->kind);
     }
-    add_col_prefetch(c, col);
     return DL_OK;
 }
 
@@ -227,21 +206,16 @@ dl_status dl__comparator_new(const dl_spec *spec, const dl_store *store, dl_comp
                              dl_error *err)
 {
     *out = NULL;
-    size_t n_levels = 0, n_cols_max = 1;
-    for (size_t k = 0; k < spec->n_comparisons; k++) {
+    size_t n_levels = 0;
+    for (size_t k = 0; k < spec->n_comparisons; k++)
         n_levels += spec->comparisons[k].n_levels;
-        n_cols_max += 1;
-        for (size_t l = 0; l < spec->comparisons[k].n_levels; l++)
-            n_cols_max += 2 * spec->comparisons[k].levels[l].n_terms;
-    }
     dl_comparator *c = calloc(1, sizeof *c);
     if (c) {
         c->comp = calloc(spec->n_comparisons + 1, sizeof *c->comp);
         c->levels = calloc(n_levels + 1, sizeof *c->levels);
-        /* every null_if and term can add a row array (filters two) */
-        c->pf = calloc(2 * n_cols_max, sizeof *c->pf);
+        c->dcols = calloc(n_levels + 1, sizeof *c->dcols);
     }
-    if (!c || !c->comp || !c->levels || !c->pf) {
+    if (!c || !c->comp || !c->levels || !c->dcols) {
         dl__comparator_free(c);
         return dl_error_set(err, DL_ENOMEM, NULL, 0, 0,
                             "out of memory compiling %zu comparisons", spec->n_comparisons);
@@ -294,13 +268,16 @@ dl_status dl__comparator_new(const dl_spec *spec, const dl_store *store, dl_comp
             }
             cc->null_tok = (tok_col){nc->tok, nc->stride};
         }
-        add_col_prefetch(c, nc);
         for (size_t l = 0; l < sc->n_levels; l++, at++)
             if ((st = compile_level(spec, store, sc, l, c, &c->levels[at], err)))
                 goto fail;
     }
     c->n_patterns = radix;
-    if (getenv("L3_NOPF")) c->n_pf = 0; /* EXPERIMENT */
+    c->chunk = c->n_dcol ? NAB_CELLS / c->n_dcol : NAB_CELLS;
+    if (c->chunk > MAX_CHUNK)
+        c->chunk = MAX_CHUNK;
+    /* at most one filter column per field, so at least 4096 / 64 pairs */
+    assert(c->chunk >= 1);
     *out = c;
     return DL_OK;
 fail:
@@ -314,7 +291,7 @@ void dl__comparator_free(dl_comparator *c)
         return;
     free(c->comp);
     free(c->levels);
-    free(c->pf);
+    free(c->dcols);
     free(c);
 }
 
@@ -341,125 +318,120 @@ unsigned dl__pattern_value(const dl_comparator *c, uint32_t pattern, size_t comp
 
 /* ---- the hot loop --------------------------------------------------------- */
 
-static inline bool tok_agree(tok_col c, size_t i, size_t j)
+/* Whether token sets A and B (S slots each, unused slots 0) intersect. No
+ * branch: with S a constant it unrolls into S * S compares. (Testing the
+ * one-token case first saves 5% of the instructions on the demo data but
+ * mispredicts more than once a pair: variant groups often hold two.) */
+static inline bool sets_meet(const uint64_t *a, const uint64_t *b, unsigned s)
 {
-    const uint64_t *a = c.tok + i * c.stride, *b = c.tok + j * c.stride;
-    if (!a[0] || !b[0])
-        return false;
-    for (size_t x = 0; x < c.stride && a[x]; x++)
-        for (size_t y = 0; y < c.stride && b[y]; y++)
-            if (a[x] == b[y])
-                return true;
-    return false;
+    unsigned hit = 0;
+    for (unsigned x = 0; x < s; x++) {
+        unsigned any = 0;
+        for (unsigned y = 0; y < s; y++)
+            any |= a[x] == b[y];
+        hit |= any & (a[x] != 0);
+    }
+    return hit;
 }
 
-/* Whether the Dice of rows I and J reaches the level's threshold. The
- * popcount of A AND B is cached per comparison (*LAST_BITS, *NAB): a name
- * comparison typically tries dice >= 0.9 and, levels later, dice >= 0.75 on
- * the same filters. */
-static inline bool dice_met(const clevel *l, dl__and_popcount_fn andpop, size_t i, size_t j,
-                            const uint64_t **last_bits, uint64_t *nab)
-{
-    uint64_t na = l->pop[i], nb = l->pop[j];
-    if (!na || !nb)
-        return false;
-    uint64_t need = l->thr * (na + nb);
-    /* |A and B| <= min(|A|, |B|): filters of very different fill cannot
-     * reach the threshold, and that is known without reading them. */
-    if (2 * DICE_SCALE * (na < nb ? na : nb) < need)
-        return false;
-    if (*last_bits != l->bits) {
-        *nab = andpop(l->bits + i * l->words, l->bits + j * l->words, l->words);
-        *last_bits = l->bits;
+/* Pairs are compared a chunk at a time and a level at a time: one tight loop
+ * per level over the chunk's pairs, each iteration setting the level's bit
+ * in the pair's mask MET. Compared with walking the levels pair by pair,
+ * this has no branch that depends on the data (which level a pair meets is
+ * unpredictable: that is the point of comparing), no dispatch per pair and
+ * level, and independent iterations whose cache misses overlap. Every level
+ * is evaluated, none skipped: the lowest bit of MET is the first level met. */
+#define FOR_PAIRS(BODY)                                                                    \
+    for (size_t k = 0; k < n; k++) {                                                       \
+        size_t i = pairs[k].i, j = pairs[k].j;                                             \
+        BODY;                                                                              \
     }
-    return 2 * DICE_SCALE * *nab >= need;
-}
 
-static inline unsigned comp_value(const dl_comparator *c, const ccomp *cc,
-                                  dl__and_popcount_fn andpop, size_t i, size_t j)
+/* ACC[k] OP= MUL times whether the pair's token sets in column C intersect;
+ * the set size is made a constant so sets_meet unrolls. */
+#define TOKENS_LOOP(C, ACC, OP, MUL)                                                       \
+    do {                                                                                   \
+        const uint64_t *t_ = (C).tok;                                                      \
+        switch ((C).stride) {                                                              \
+        case 1:                                                                            \
+            FOR_PAIRS(ACC[k] OP(MUL) * (uint32_t)((t_[i] == t_[j]) & (t_[i] != 0)));       \
+            break;                                                                         \
+        case 2:                                                                            \
+            FOR_PAIRS(ACC[k] OP(MUL) * (uint32_t)sets_meet(t_ + 2 * i, t_ + 2 * j, 2));    \
+            break;                                                                         \
+        case 3:                                                                            \
+            FOR_PAIRS(ACC[k] OP(MUL) * (uint32_t)sets_meet(t_ + 3 * i, t_ + 3 * j, 3));    \
+            break;                                                                         \
+        default:                                                                           \
+            FOR_PAIRS(ACC[k] OP(MUL) * (uint32_t)sets_meet(t_ + 4 * i, t_ + 4 * j, 4));    \
+            break;                                                                         \
+        }                                                                                  \
+    } while (0)
+
+/* Patterns of N <= c->chunk pairs into OUT. A comparison's value is found
+ * from a mask per pair: bit 0 null, bit v level v, bit L + 1 else (always
+ * set); the lowest set bit is the value. */
+static void compare_chunk(const dl_comparator *c, const dl_pair *pairs, size_t n,
+                          uint32_t *out)
 {
-    if (cc->null_filter) {
-        if (!cc->null_pop[i] || !cc->null_pop[j])
-            return 0;
-    } else if (!cc->null_tok.tok[i * cc->null_tok.stride] ||
-               !cc->null_tok.tok[j * cc->null_tok.stride]) {
-        return 0;
-    }
-    const clevel *l = c->levels + cc->first;
-    const uint64_t *last_bits = NULL;
-    uint64_t nab = 0;
-    for (unsigned v = 1; v <= cc->n_levels; v++, l++) {
-        bool met;
-        switch (l->kind) {
-        case LV_EXACT1: {
-            uint64_t a = l->col.tok[i];
-            met = a && a == l->col.tok[j];
-            break;
+    uint32_t nab[NAB_CELLS], met[MAX_CHUNK], cnt[MAX_CHUNK];
+    for (size_t d = 0; d < c->n_dcol; d++)
+        dl__and_popcount_many(c->dcols[d].bits, c->dcols[d].words, pairs, n, nab + d * n);
+    for (size_t x = 0; x < c->n_comp; x++) {
+        const ccomp *cc = &c->comp[x];
+        if (cc->null_filter) {
+            const uint32_t *pop = cc->null_pop;
+            FOR_PAIRS(met[k] = (uint32_t)((pop[i] == 0) | (pop[j] == 0)));
+        } else {
+            const uint64_t *t = cc->null_tok.tok;
+            const size_t st = cc->null_tok.stride;
+            FOR_PAIRS(met[k] = (uint32_t)((t[i * st] == 0) | (t[j * st] == 0)));
         }
-        case LV_EXACTSET:
-            met = tok_agree(l->col, i, j);
-            break;
-        case LV_DICE:
-            met = dice_met(l, andpop, i, j, &last_bits, &nab);
-            break;
-        default: { /* LV_COUNT */
-            unsigned agree = 0, left = l->n_terms;
-            met = false;
-            for (unsigned t = 0; t < l->n_terms; t++) {
-                agree += tok_agree(l->terms[t], i, j);
-                left--;
-                if (agree >= l->min_count) {
-                    met = true;
-                    break;
-                }
-                if (agree + left < l->min_count)
-                    break;
+        const clevel *l = c->levels + cc->first;
+        for (unsigned v = 1; v <= cc->n_levels; v++, l++) {
+            const uint32_t bit = UINT32_C(1) << v;
+            switch (l->kind) {
+            case LV_TOKENS:
+                TOKENS_LOOP(l->col, met, |=, bit);
+                break;
+            case LV_DICE: {
+                const uint32_t *pop = l->pop, *nd = nab + l->dcol * n;
+                const uint64_t thr = l->thr;
+                FOR_PAIRS(uint64_t na = pop[i]; uint64_t nb = pop[j];
+                          met[k] |= bit * (uint32_t)((na != 0) & (nb != 0) &
+                                                     (2 * DICE_SCALE * nd[k] >=
+                                                      thr * (na + nb))));
+                break;
             }
-            break;
+            default: /* LV_COUNT */
+                TOKENS_LOOP(l->terms[0], cnt, =, 1);
+                for (unsigned t = 1; t < l->n_terms; t++)
+                    TOKENS_LOOP(l->terms[t], cnt, +=, 1);
+                for (size_t k = 0; k < n; k++)
+                    met[k] |= bit * (uint32_t)(cnt[k] >= l->min_count);
+                break;
+            }
         }
-        }
-        if (met)
-            return v;
-    }
-    return cc->n_levels + 1;
-}
-
-static inline uint32_t pattern_of(const dl_comparator *c, dl__and_popcount_fn andpop,
-                                  size_t i, size_t j)
-{
-    uint32_t p = 0;
-    for (size_t k = 0; k < c->n_comp; k++) {
-        const ccomp *cc = &c->comp[k];
-        p += comp_value(c, cc, andpop, i, j) * cc->radix;
-    }
-    return p;
-}
-
-static inline void prefetch_rows(const dl_comparator *c, size_t i, size_t j)
-{
-    for (size_t x = 0; x < c->n_pf; x++) {
-        const prefetch *f = &c->pf[x];
-        const char *a = f->base + i * f->row_bytes, *b = f->base + j * f->row_bytes;
-        __builtin_prefetch(a);
-        __builtin_prefetch(b);
-        if (f->lines > 1) {
-            __builtin_prefetch(a + 64);
-            __builtin_prefetch(b + 64);
-        }
+        const uint32_t radix = cc->radix, other = UINT32_C(1) << (cc->n_levels + 1);
+        if (x == 0)
+            for (size_t k = 0; k < n; k++)
+                out[k] = (uint32_t)__builtin_ctz(met[k] | other) * radix;
+        else
+            for (size_t k = 0; k < n; k++)
+                out[k] += (uint32_t)__builtin_ctz(met[k] | other) * radix;
     }
 }
 
 uint32_t dl__compare(const dl_comparator *c, uint32_t i, uint32_t j)
 {
-    return pattern_of(c, dl__and_popcount_kernel(), i, j);
+    dl_pair p = {i, j};
+    uint32_t out;
+    compare_chunk(c, &p, 1, &out);
+    return out;
 }
 
 void dl__compare_many(const dl_comparator *c, const dl_pair *pairs, size_t n, uint32_t *out)
 {
-    dl__and_popcount_fn andpop = dl__and_popcount_kernel();
-    for (size_t k = 0; k < n; k++) {
-        if (k + PREFETCH_AHEAD < n)
-            prefetch_rows(c, pairs[k + PREFETCH_AHEAD].i, pairs[k + PREFETCH_AHEAD].j);
-        out[k] = pattern_of(c, andpop, pairs[k].i, pairs[k].j);
-    }
+    for (size_t k = 0; k < n; k += c->chunk)
+        compare_chunk(c, pairs + k, n - k < c->chunk ? n - k : c->chunk, out + k);
 }

@@ -119,7 +119,10 @@ TARGET_AVX512 static inline uint32_t andpop_avx512(const uint64_t *a, const uint
 
 /* A kernel and its batch loop, compiled for the same target so that the
  * kernel inlines into the loop: a call per pair would cost as much as the
- * count itself on 1024-bit filters. */
+ * count itself on 1024-bit filters. The loop asks for the rows of the pair
+ * PF_AHEAD on (their first two lines: a 1024-bit filter), because pairs from
+ * blocking or random sampling rarely sit next to each other in memory. */
+#define PF_AHEAD 8
 #define DEFINE_KERNEL(NAME, TARGET, FN)                                                    \
     TARGET static uint32_t one_##NAME(const uint64_t *a, const uint64_t *b, size_t words)  \
     {                                                                                      \
@@ -128,9 +131,20 @@ TARGET_AVX512 static inline uint32_t andpop_avx512(const uint64_t *a, const uint
     TARGET static void many_##NAME(const uint64_t *bits, size_t words, const dl_pair *p,   \
                                    size_t n, uint32_t *out)                                \
     {                                                                                      \
-        for (size_t k = 0; k < n; k++)                                                     \
+        for (size_t k = 0; k < n; k++) {                                                   \
+            if (k + PF_AHEAD < n) {                                                        \
+                const uint64_t *fa = bits + (size_t)p[k + PF_AHEAD].i * words;             \
+                const uint64_t *fb = bits + (size_t)p[k + PF_AHEAD].j * words;             \
+                __builtin_prefetch(fa);                                                    \
+                __builtin_prefetch(fb);                                                    \
+                if (words > 8) {                                                           \
+                    __builtin_prefetch(fa + 8);                                            \
+                    __builtin_prefetch(fb + 8);                                            \
+                }                                                                          \
+            }                                                                              \
             out[k] = FN(bits + (size_t)p[k].i * words, bits + (size_t)p[k].j * words,      \
                         words);                                                            \
+        }                                                                                  \
     }
 
 typedef struct kernel {

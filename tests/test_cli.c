@@ -5,7 +5,8 @@
 
 #include "test_util.h"
 
-static const char *const commands[] = {"keygen", "check", "prepare", "link", "synth"};
+static const char *const commands[] = {"keygen", "check", "prepare", "link", "synth",
+                                       "evaluate", "report"};
 
 Test(cli, help_lists_every_command)
 {

@@ -54,7 +54,29 @@ if $dolen help evaluate >/dev/null 2>&1 && [ -d "$out/linked" ]; then
         --links "$out/linked/links.csv.gz" -o "$out/evaluation.json"
 fi
 
+
 step "summary: files in $out"
 find "$out" -type f | sort | while read -r f; do
     printf '  %-48s %10s bytes\n' "$f" "$(stat -c %s "$f")"
 done
+
+if $dolen help report >/dev/null 2>&1 && [ -d "$out/linked" ]; then
+    step "dolen report: the linkage quality report (one HTML page; its numbers in JSON)"
+    maps=()
+    for f in "$out"/prepared/*.slfmap.csv.gz; do maps+=(--map "$f"); done
+    # Written last, so that its path is the last line: open it in a browser.
+    report=$($dolen report -o "$out/report.html" --truth "$out/raw/truth.csv" "${maps[@]}" \
+        "$out/linked")
+    for c in chromium chromium-browser google-chrome; do
+        command -v "$c" >/dev/null || continue
+        profile=$(mktemp -d)
+        "$c" --headless --no-sandbox --disable-gpu --no-first-run \
+            --disable-background-networking --disable-component-update --disable-sync \
+            --screenshot="$PWD/$out/report.png" --window-size=1200,3000 \
+            --user-data-dir="$profile" "file://$PWD/$report" >/dev/null 2>&1 &&
+            echo "screenshot: $out/report.png"
+        rm -rf "$profile"
+        break
+    done
+    echo "report: $(realpath "$report")"
+fi

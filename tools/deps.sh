@@ -7,8 +7,9 @@ pkgs=(gcc clang libc6-dev meson ninja-build pkg-config
       libssl-dev zlib1g-dev libyaml-dev libisal-dev libcriterion-dev
       gzip ca-certificates)
 if [ "${1:-}" = "--test" ]; then
-    # The test suite also builds the libFuzzer targets with clang.
-    pkgs+=(libclang-rt-dev)
+    # The test suite also builds the libFuzzer targets with clang, and renders
+    # the report page in headless Chromium (tests/test_report.c).
+    pkgs+=(libclang-rt-dev chromium)
 fi
 
 missing=()
