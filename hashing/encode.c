@@ -1,5 +1,15 @@
 /* encode.c: normalise a record's fields, derive features, and key them.
- * Part of hashing/; the core of `dolen prepare`, run by every worker thread. */
+ * Part of hashing/; the core of `dolen prepare`, run by every worker thread.
+ *
+ * Two caches per worker make repeated values cheap. Names, dates and
+ * postcodes repeat a great deal, so the first is per field and keyed by the
+ * raw value: one entry holds everything the value yields (normalisation
+ * result, every token of every feature, the finished Bloom filter), so a row
+ * whose values were seen before costs one lookup per field and no MAC. On a
+ * miss the features are derived again, and the second cache, per feature
+ * and keyed by the feature's value (a sector, a Soundex code), still saves
+ * the MACs of values that are new only as a whole. Caches change the speed,
+ * never a byte of output. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,22 +19,42 @@
 #include "dolen/bloom.h"
 #include "dolen/encode.h"
 #include "dolen/hexb64.h"
+#include "dolen/hll.h"
 #include "dolen/hmac.h"
 #include "dolen/phonetic.h"
 #include "dolen/variants.h"
 
-/* A direct-mapped cache of value -> token per feature and thread. Names,
- * dates and postcodes repeat a great deal, so most lookups hit and cost no
- * MAC; a miss just overwrites the slot. Values longer than the slot are not
- * cached. 4096 slots of 64 bytes: 256 KiB per feature and thread. */
-#define CACHE_SLOTS 4096
-#define CACHE_VALUE_MAX 46
+/* Dates are cached by their normalised value in a table with one entry per
+ * possible date of years DATE_YEAR0 .. DATE_YEAR0 + DATE_YEARS - 1, month 0
+ * to 12 and day 0 to 31 (0 = unknown): no hashing, no eviction, every date
+ * met twice costs no MAC. The table is 16 MB of address space, but memory
+ * is taken only for the pages of dates that occur (~5 MB for a century). */
+#define DATE_YEAR0 1800
+#define DATE_YEARS 400
+#define DATE_SLOTS ((size_t)DATE_YEARS * 13 * 32)
+
+/* Second level: a direct-mapped cache of feature value -> token per column.
+ * It is consulted only when the field-level cache missed, so it can be
+ * small: 1024 slots of 64 bytes, 64 KiB per column and thread. Values longer
+ * than the slot are not cached. */
+#define L2_SLOTS 1024
+#define L2_VALUE_MAX 46
+
+/* A field-level cache whose hit rate is below 1 in 4 after this many lookups
+ * (NHS numbers: nearly every value is new) is switched off and its memory
+ * released: probing it would cost more than it saves. */
+#define ADAPT_LOOKUPS 16384
+
+/* The Bloom q-gram caches see only field-level misses: names have a few
+ * hundred distinct bigrams, so 2048 entries hold them. Salted filters are
+ * computed on every row and keep the default size (salts multiply q-grams). */
+#define BLOOM_CACHE_UNSALTED 2048
 
 typedef struct cache_slot {
     uint64_t hash;
     uint64_t token;
     uint8_t len;
-    char value[CACHE_VALUE_MAX + 1];
+    char value[L2_VALUE_MAX + 1];
 } cache_slot;
 
 typedef struct column {
@@ -32,15 +62,34 @@ typedef struct column {
     int field;              /* spec field index; -1 for the record-level clk */
     dl_feature_kind kind;
     bool filter;
+    bool cached;            /* its value lives in the field-level cache entry */
+    bool l2;                /* worth a second-level cache (values repeat) */
     size_t words;           /* filter words after hardening */
     dl_hmac_key mac;        /* token subkey (token columns) */
     dl_bloom_enc *bloom;    /* field-level filter encoder (bloom columns) */
 } column;
 
+/* What a field contributes, for the field-level cache (immutable). */
+typedef struct field_info {
+    size_t first_col, n_cols;  /* a field's columns are contiguous */
+    size_t n_tok_cols;         /* token columns (all cached) */
+    int bloom_col;             /* its Bloom column, -1 if none */
+    bool bloom_cached;         /* the Bloom column is unsalted: cached */
+    bool needs_norm;           /* its normalised value is read by row-level work
+                                  (a salt, the record-level clk, its salted filter) */
+    bool by_date;              /* a date: the cache is a table by date, not by raw value */
+    size_t slots;              /* field-level cache slots (power of two; 0 = none) */
+    size_t raw_max;            /* longest raw value cached */
+    size_t tok_cap;            /* tokens an entry holds */
+    /* entry layout: header, per-column token counts, raw bytes, tokens, filter */
+    size_t off_counts, off_raw, off_tokens, off_filter, stride;
+} field_info;
+
 struct dl_encoder {
     const dl_spec *spec;
     size_t n_columns;
     column *cols;
+    field_info *fi;         /* per field */
     /* per field: compiled date formats, date options, name options */
     dl_date_format (*formats)[16];
     dl_date_opts *date_opts;
@@ -65,15 +114,39 @@ typedef struct norm_value {
     char nhs[11];
 } norm_value;
 
+/* Header of a field-level cache entry; the rest of the entry is laid out by
+ * field_info. Two ways per set: a value met twice in a row-mix of Zipf-like
+ * names should not be evicted by one rare name that hashes alike. */
+typedef struct entry_head {
+    uint64_t hash;          /* of the raw value, never 0; 0 = empty */
+    const char *reason;
+    int32_t date;
+    uint8_t raw_len;
+    uint8_t result;
+    char sex;
+    uint8_t recent;         /* this way was used after the other one */
+    uint8_t counted;        /* its tokens went to the distinct counters */
+} entry_head;
+
+typedef struct field_cache {
+    uint8_t *slots;         /* info->slots entries of info->stride bytes */
+    uint64_t lookups, hits;
+    bool off;
+    size_t used_lo, used_hi; /* date tables: the entries ever written */
+} field_cache;
+
 struct dl_encode_ctx {
     const dl_encoder *e;
-    cache_slot *cache;               /* n_columns * CACHE_SLOTS */
+    cache_slot *cache;               /* n_columns * L2_SLOTS */
+    field_cache *fc;                 /* per field */
     dl_bloom_cache **bloom_caches;   /* per column (field-level filters) */
     dl_bloom_cache **clk_caches;     /* per field (record-level clk) */
     uint64_t *filters;               /* per column: its words, at filter_off[c] */
     size_t *filter_off;
     uint64_t *scratch;               /* raw (unhardened) filter */
     norm_value *norm;                /* per field */
+    uint8_t **count_flag;            /* per field: the entry's counted flag, or NULL */
+    uint64_t *hashes;                /* per field: hash of the raw value, 0 = not cached */
     struct dl_encoded_cell *cells;
     dl_field_result *fields;
     int32_t *dates;
@@ -83,7 +156,7 @@ struct dl_encode_ctx {
 
 /* ---- small helpers ---------------------------------------------------- */
 
-/* A fast non-cryptographic hash for the cache index (not for tokens). */
+/* A fast non-cryptographic hash for cache indexes (not for tokens). */
 static uint64_t fast_hash(const char *p, size_t n)
 {
     uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull);
@@ -105,10 +178,10 @@ static uint64_t fast_hash(const char *p, size_t n)
 static uint64_t token_of(dl_encode_ctx *c, size_t col, const char *v, size_t n)
 {
     const column *k = &c->e->cols[col];
-    if (n > CACHE_VALUE_MAX)
+    if (!k->l2 || n > L2_VALUE_MAX)
         return dl_hmac_token(&k->mac, v, n);
     uint64_t h = fast_hash(v, n);
-    cache_slot *s = &c->cache[col * CACHE_SLOTS + (h & (CACHE_SLOTS - 1))];
+    cache_slot *s = &c->cache[col * L2_SLOTS + (h & (L2_SLOTS - 1))];
     if (s->hash == h && s->len == n && s->token && memcmp(s->value, v, n) == 0)
         return s->token;
     uint64_t t = dl_hmac_token(&k->mac, v, n);
@@ -133,6 +206,31 @@ static void cell_add_value(dl_encode_ctx *c, size_t col, const char *v, size_t n
 {
     if (n)
         cell_add(&c->cells[col], token_of(c, col, v, n));
+}
+
+/* V (0 <= V < 10^W) as exactly W decimal digits, zero-padded: "%0Wd" without
+ * the cost of printf on the hot path. */
+static size_t put_padded(char *out, unsigned v, size_t w)
+{
+    for (size_t i = w; i-- > 0;) {
+        out[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return w;
+}
+
+/* V >= 0 in decimal, as "%d" writes it. */
+static size_t put_uint(char *out, unsigned v)
+{
+    char tmp[12];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
 }
 
 /* The letters of a name without its spaces, for the phonetic codes: "MARY
@@ -180,6 +278,15 @@ static void normalise_field(const dl_encoder *e, size_t f, const char *v, size_t
     }
 }
 
+/* A date as the text "%08d" gives, for non-negative YYYYMMDD; printf for
+ * anything else, so the bytes never differ from the formatted form. */
+static size_t date_text(int32_t d, char *buf)
+{
+    if (d >= 0 && d <= 99999999)
+        return put_padded(buf, (unsigned)d, 8);
+    return (size_t)snprintf(buf, 16, "%08d", (int)d);
+}
+
 /* The salt a field's filter is hardened with: the salting field's
  * normalised value, but only the year of a date, so that a typo in the day
  * of birth does not make two records of one person unrelated. */
@@ -192,15 +299,25 @@ static size_t salt_value(const dl_encoder *e, const dl_encode_ctx *c, size_t f, 
     if (nv->result != DL_NORM_OK)
         return 0;
     switch (e->spec->fields[s].type) {
-    case DL_FT_DATE:
-        return (size_t)snprintf(buf, 16, "%04d", (int)(nv->date / 10000));
+    case DL_FT_DATE: {
+        int y = (int)(nv->date / 10000);
+        if (y >= 0 && y <= 9999)
+            return put_padded(buf, (unsigned)y, 4);
+        return (size_t)snprintf(buf, 16, "%04d", y);
+    }
     case DL_FT_SEX:
         buf[0] = nv->sex;
         return 1;
-    case DL_FT_UK_POSTCODE:
-        return (size_t)snprintf(buf, 16, "%s", nv->pc.district);
-    case DL_FT_NHS_NUMBER:
-        return (size_t)snprintf(buf, 16, "%s", nv->nhs);
+    case DL_FT_UK_POSTCODE: {
+        size_t n = strnlen(nv->pc.district, 15);
+        memcpy(buf, nv->pc.district, n);
+        return n;
+    }
+    case DL_FT_NHS_NUMBER: {
+        size_t n = strnlen(nv->nhs, 15);
+        memcpy(buf, nv->nhs, n);
+        return n;
+    }
     default:
         memcpy(buf, nv->name.full, nv->name.len);
         return nv->name.len;
@@ -269,43 +386,84 @@ static void name_features(dl_encode_ctx *c, size_t col, dl_feature_kind kind,
 static void date_features(dl_encode_ctx *c, size_t col, dl_feature_kind kind, int32_t d)
 {
     int y = (int)(d / 10000), m = (int)(d / 100 % 100), day = (int)(d % 100);
+    if (d < 0 || y > 9999) {
+        /* Not a date the parser makes; keep printf's exact text anyway. */
+        char buf[32];
+        int n = 0;
+        switch (kind) {
+        case DL_FEAT_TOKEN:
+            if (m && day)
+                n = snprintf(buf, sizeof buf, "%08d", (int)d);
+            break;
+        case DL_FEAT_YEAR:
+            n = snprintf(buf, sizeof buf, "%04d", y);
+            break;
+        case DL_FEAT_MONTH:
+            if (m)
+                n = snprintf(buf, sizeof buf, "%02d", m);
+            break;
+        case DL_FEAT_DAY:
+            if (day)
+                n = snprintf(buf, sizeof buf, "%02d", day);
+            break;
+        case DL_FEAT_SWAP:
+            if (m && day)
+                n = snprintf(buf, sizeof buf, "%04d%02d%02d", y, m < day ? m : day,
+                             m < day ? day : m);
+            break;
+        case DL_FEAT_YEAR_PM1:
+            n = snprintf(buf, sizeof buf, "E%d", y >> 1);
+            cell_add_value(c, col, buf, (size_t)n);
+            n = snprintf(buf, sizeof buf, "O%d", (y + 1) >> 1);
+            break;
+        default:
+            break;
+        }
+        if (n > 0)
+            cell_add_value(c, col, buf, (size_t)n);
+        return;
+    }
     char buf[24];
-    int n = 0;
+    size_t n = 0;
     switch (kind) {
     case DL_FEAT_TOKEN:
         if (m && day)
-            n = snprintf(buf, sizeof buf, "%08d", (int)d);
+            n = put_padded(buf, (unsigned)d, 8);
         break;
     case DL_FEAT_YEAR:
-        n = snprintf(buf, sizeof buf, "%04d", y);
+        n = put_padded(buf, (unsigned)y, 4);
         break;
     case DL_FEAT_MONTH:
         if (m)
-            n = snprintf(buf, sizeof buf, "%02d", m);
+            n = put_padded(buf, (unsigned)m, 2);
         break;
     case DL_FEAT_DAY:
         if (day)
-            n = snprintf(buf, sizeof buf, "%02d", day);
+            n = put_padded(buf, (unsigned)day, 2);
         break;
     case DL_FEAT_SWAP:
         /* Day and month in canonical order: 1980-03-07 and 1980-07-03 agree. */
-        if (m && day)
-            n = snprintf(buf, sizeof buf, "%04d%02d%02d", y, m < day ? m : day,
-                         m < day ? day : m);
+        if (m && day) {
+            n = put_padded(buf, (unsigned)y, 4);
+            n += put_padded(buf + n, (unsigned)(m < day ? m : day), 2);
+            n += put_padded(buf + n, (unsigned)(m < day ? day : m), 2);
+        }
         break;
     case DL_FEAT_YEAR_PM1:
         /* Two bucketings of the year, by pairs starting on even and on odd
          * years: two years differ by at most one exactly when they share a
          * bucket in one of the two (docs/spec.md). */
-        n = snprintf(buf, sizeof buf, "E%d", y >> 1);
-        cell_add_value(c, col, buf, (size_t)n);
-        n = snprintf(buf, sizeof buf, "O%d", (y + 1) >> 1);
+        buf[0] = 'E';
+        n = 1 + put_uint(buf + 1, (unsigned)(y >> 1));
+        cell_add_value(c, col, buf, n);
+        buf[0] = 'O';
+        n = 1 + put_uint(buf + 1, (unsigned)((y + 1) >> 1));
         break;
     default:
         break;
     }
     if (n > 0)
-        cell_add_value(c, col, buf, (size_t)n);
+        cell_add_value(c, col, buf, n);
 }
 
 static void postcode_features(dl_encode_ctx *c, size_t col, dl_feature_kind kind,
@@ -331,7 +489,9 @@ static void postcode_features(dl_encode_ctx *c, size_t col, dl_feature_kind kind
     cell_add_value(c, col, v, strlen(v));
 }
 
-static void bloom_column(dl_encode_ctx *c, size_t col, const dl_name_norm *nm, size_t f)
+/* A field-level filter into DST (the column's words). */
+static void bloom_column(dl_encode_ctx *c, size_t col, const dl_name_norm *nm, size_t f,
+                         uint64_t *dst)
 {
     const dl_encoder *e = c->e;
     const column *k = &e->cols[col];
@@ -340,7 +500,6 @@ static void bloom_column(dl_encode_ctx *c, size_t col, const dl_name_norm *nm, s
     char salt[DL_NAME_MAX + 1];
     size_t slen = salt_value(e, c, f, salt);
     dl_bloom_add(k->bloom, c->bloom_caches[col], nm->full, nm->len, salt, slen, c->scratch);
-    uint64_t *dst = c->filters + c->filter_off[col];
     dl_bloom_finish(k->bloom, c->scratch, dst);
     c->cells[col].has_filter = true;
     c->cells[col].filter = dst;
@@ -364,17 +523,19 @@ static void clk_column(dl_encode_ctx *c, size_t col)
         size_t n;
         switch (s->fields[f].type) {
         case DL_FT_DATE:
-            n = (size_t)snprintf(text, sizeof text, "%08d", (int)nv->date);
+            n = date_text(nv->date, text);
             break;
         case DL_FT_SEX:
             text[0] = nv->sex;
             n = 1;
             break;
         case DL_FT_UK_POSTCODE:
-            n = (size_t)snprintf(text, sizeof text, "%s", nv->pc.unit);
+            n = strnlen(nv->pc.unit, sizeof nv->pc.unit);
+            memcpy(text, nv->pc.unit, n);
             break;
         case DL_FT_NHS_NUMBER:
-            n = (size_t)snprintf(text, sizeof text, "%s", nv->nhs);
+            n = strnlen(nv->nhs, sizeof nv->nhs);
+            memcpy(text, nv->nhs, n);
             break;
         default:
             n = nv->name.len;
@@ -393,51 +554,30 @@ static void clk_column(dl_encode_ctx *c, size_t col)
     c->cells[col].filter = dst;
 }
 
-const dl_encoded *dl_encode_record(dl_encode_ctx *c, const char *const *values,
-                                   const size_t *lens)
+/* ---- the field-level cache ---------------------------------------------- */
+
+static entry_head *head_of(uint8_t *ent)
+{
+    return (entry_head *)(void *)ent;
+}
+
+/* Derive the cached columns of field F from c->norm[f] (a usable value). */
+static void field_columns(dl_encode_ctx *c, size_t f)
 {
     const dl_encoder *e = c->e;
-    const dl_spec *s = e->spec;
-    dl_encoded *out = &c->out;
-    out->n_usable = 0;
-    out->required_failed = false;
-    for (size_t f = 0; f < s->n_fields; f++) {
-        norm_value *nv = &c->norm[f];
-        normalise_field(e, f, values[f], values[f] ? lens[f] : 0, nv);
-        c->fields[f].result = nv->result;
-        c->fields[f].reason = nv->reason;
-        c->dates[f] = 0;
-        c->sexes[f] = 0;
-        if (nv->result == DL_NORM_OK) {
-            out->n_usable++;
-            if (s->fields[f].type == DL_FT_DATE)
-                c->dates[f] = nv->date;
-            else if (s->fields[f].type == DL_FT_SEX)
-                c->sexes[f] = nv->sex;
-        } else if (s->fields[f].required) {
-            out->required_failed = true;
-        }
-    }
-    for (size_t col = 0; col < e->n_columns; col++) {
+    const field_info *fi = &e->fi[f];
+    const norm_value *nv = &c->norm[f];
+    const dl_spec_field *sf = &e->spec->fields[f];
+    for (size_t col = fi->first_col; col < fi->first_col + fi->n_cols; col++) {
         const column *k = &e->cols[col];
-        struct dl_encoded_cell *cell = &c->cells[col];
-        cell->n_tokens = 0;
-        cell->has_filter = false;
-        cell->filter = NULL;
-        if (k->field < 0) {
-            clk_column(c, col);
+        if (!k->cached)
             continue;
-        }
-        const norm_value *nv = &c->norm[k->field];
-        if (nv->result != DL_NORM_OK)
-            continue;
-        const dl_spec_field *sf = &s->fields[k->field];
         switch (sf->type) {
         case DL_FT_GIVEN_NAME:
         case DL_FT_SURNAME:
         case DL_FT_TEXT:
             if (k->filter)
-                bloom_column(c, col, &nv->name, (size_t)k->field);
+                bloom_column(c, col, &nv->name, f, c->filters + c->filter_off[col]);
             else
                 name_features(c, col, k->kind, sf, &nv->name);
             break;
@@ -457,40 +597,347 @@ const dl_encoded *dl_encode_record(dl_encode_ctx *c, const char *const *values,
             break;
         }
     }
+}
+
+/* The entry of raw value V (N bytes, hash H) in its two-way set, or NULL
+ * with *VICTIM set to the way a new entry should take. */
+static uint8_t *entry_find(const field_info *fi, field_cache *fc, uint64_t h, const char *v,
+                           size_t n, uint8_t **victim)
+{
+    size_t set = (size_t)(h >> 1) & (fi->slots - 1) & ~(size_t)1;
+    uint8_t *w0 = fc->slots + set * fi->stride, *w1 = w0 + fi->stride;
+    entry_head *h0 = head_of(w0), *h1 = head_of(w1);
+    if (h0->hash == h && h0->raw_len == n && memcmp(w0 + fi->off_raw, v, n) == 0) {
+        h0->recent = 1;
+        h1->recent = 0;
+        return w0;
+    }
+    if (h1->hash == h && h1->raw_len == n && memcmp(w1 + fi->off_raw, v, n) == 0) {
+        h1->recent = 1;
+        h0->recent = 0;
+        return w1;
+    }
+    if (h0->hash == 0)
+        *victim = w0;
+    else if (h1->hash == 0)
+        *victim = w1;
+    else
+        *victim = h0->recent ? w1 : w0;
+    return NULL;
+}
+
+/* Fill the result of field F from the entry ENT. */
+static void entry_load(dl_encode_ctx *c, size_t f, uint8_t *ent)
+{
+    const dl_encoder *e = c->e;
+    const field_info *fi = &e->fi[f];
+    entry_head *hd = head_of(ent);
+    c->fields[f].result = (dl_norm_result)hd->result;
+    c->fields[f].reason = hd->reason;
+    c->dates[f] = hd->date;
+    c->sexes[f] = hd->sex;
+    c->count_flag[f] = &hd->counted;
+    if (hd->result != DL_NORM_OK)
+        return;
+    const uint8_t *counts = ent + fi->off_counts;
+    const uint64_t *tok = (const uint64_t *)(const void *)(ent + fi->off_tokens);
+    size_t j = 0;
+    for (size_t col = fi->first_col; col < fi->first_col + fi->n_cols; col++) {
+        struct dl_encoded_cell *cell = &c->cells[col];
+        if (e->cols[col].filter) {
+            if (fi->bloom_cached) {
+                cell->has_filter = true;
+                cell->filter = (const uint64_t *)(const void *)(ent + fi->off_filter);
+            }
+            continue;
+        }
+        uint8_t k = counts[j++];
+        cell->n_tokens = k;
+        memcpy(cell->tokens, tok, k * sizeof *tok);
+        tok += k;
+    }
+}
+
+/* Keep field F's result (just computed) in the entry ENT for raw value V;
+ * leaves ENT empty when the value has more tokens than an entry holds. */
+static void entry_store(dl_encode_ctx *c, size_t f, uint8_t *ent, uint64_t h, const char *v,
+                        size_t n)
+{
+    const dl_encoder *e = c->e;
+    const field_info *fi = &e->fi[f];
+    entry_head *hd = head_of(ent);
+    const norm_value *nv = &c->norm[f];
+    hd->hash = 0;
+    size_t total = 0;
+    if (nv->result == DL_NORM_OK) {
+        uint8_t *counts = ent + fi->off_counts;
+        uint64_t *tok = (uint64_t *)(void *)(ent + fi->off_tokens);
+        size_t j = 0;
+        for (size_t col = fi->first_col; col < fi->first_col + fi->n_cols; col++) {
+            const struct dl_encoded_cell *cell = &c->cells[col];
+            if (e->cols[col].filter) {
+                if (fi->bloom_cached)
+                    memcpy(ent + fi->off_filter, cell->filter,
+                           e->cols[col].words * sizeof(uint64_t));
+                continue;
+            }
+            if (total + cell->n_tokens > fi->tok_cap)
+                return;
+            counts[j++] = cell->n_tokens;
+            memcpy(tok + total, cell->tokens, cell->n_tokens * sizeof *tok);
+            total += cell->n_tokens;
+        }
+    }
+    memcpy(ent + fi->off_raw, v, n);
+    hd->raw_len = (uint8_t)n;
+    hd->result = (uint8_t)nv->result;
+    hd->reason = nv->reason;
+    hd->date = c->dates[f];
+    hd->sex = c->sexes[f];
+    hd->counted = 0;
+    hd->recent = 1;
+    hd->hash = h;
+    c->count_flag[f] = &hd->counted;
+    if (fi->by_date)
+        return;
+    /* The other way of the set is now the older one. */
+    bool first_way = (size_t)(ent - c->fc[f].slots) / fi->stride % 2 == 0;
+    entry_head *other = head_of(first_way ? ent + fi->stride : ent - fi->stride);
+    other->recent = 0;
+}
+
+static void cache_release(const field_info *fi, field_cache *fc)
+{
+    if (fc->slots) {
+        /* The entries hold identifiers and their tokens: wipe them first
+         * (of a date table, only the entries written: the rest were never
+         * touched and may not even be mapped yet). */
+        if (fi->by_date) {
+            if (fc->used_hi > fc->used_lo)
+                OPENSSL_cleanse(fc->slots + fc->used_lo * fi->stride,
+                                (fc->used_hi - fc->used_lo) * fi->stride);
+        } else {
+            OPENSSL_cleanse(fc->slots, fi->slots * fi->stride);
+        }
+        free(fc->slots);
+        fc->slots = NULL;
+    }
+}
+
+/* A date field: normalise, then take the date's entry of the date table. */
+static void encode_date_field(dl_encode_ctx *c, size_t f, const char *v, size_t n)
+{
+    const dl_encoder *e = c->e;
+    const field_info *fi = &e->fi[f];
+    field_cache *fc = &c->fc[f];
+    norm_value *nv = &c->norm[f];
+    normalise_field(e, f, v, n, nv);
+    c->fields[f].result = nv->result;
+    c->fields[f].reason = nv->reason;
+    c->dates[f] = 0;
+    c->sexes[f] = 0;
+    if (nv->result != DL_NORM_OK)
+        return;
+    int32_t d = nv->date;
+    c->dates[f] = d;
+    int y = (int)(d / 10000), m = (int)(d / 100 % 100), day = (int)(d % 100);
+    if (!fc->slots || d < 0 || y < DATE_YEAR0 || y >= DATE_YEAR0 + DATE_YEARS || m > 12 ||
+        day > 31) {
+        field_columns(c, f);
+        return;
+    }
+    size_t idx = ((size_t)(y - DATE_YEAR0) * 13 + (size_t)m) * 32 + (size_t)day;
+    uint8_t *ent = fc->slots + idx * fi->stride;
+    fc->lookups++;
+    if (head_of(ent)->hash) {
+        fc->hits++;
+        entry_load(c, f, ent);
+        return;
+    }
+    field_columns(c, f);
+    entry_store(c, f, ent, 1, v, 0);
+    if (fc->used_hi == 0 || idx < fc->used_lo)
+        fc->used_lo = idx;
+    if (idx + 1 > fc->used_hi)
+        fc->used_hi = idx + 1;
+}
+
+/* Normalise field F's raw value V and derive its cached columns, from the
+ * field-level cache when the value was seen before. */
+static void encode_field(dl_encode_ctx *c, size_t f, const char *v, size_t n, uint64_t h)
+{
+    const dl_encoder *e = c->e;
+    const field_info *fi = &e->fi[f];
+    field_cache *fc = &c->fc[f];
+    norm_value *nv = &c->norm[f];
+    uint8_t *victim = NULL;
+    c->count_flag[f] = NULL;
+    if (fi->by_date) {
+        encode_date_field(c, f, v, n);
+        return;
+    }
+    if (h) {
+        uint8_t *hit = entry_find(fi, fc, h, v, n, &victim);
+        fc->lookups++;
+        if (hit) {
+            fc->hits++;
+            entry_load(c, f, hit);
+            if (fi->needs_norm)
+                normalise_field(e, f, v, n, nv);
+            return;
+        }
+        if (fc->lookups == ADAPT_LOOKUPS && fc->hits * 4 < fc->lookups) {
+            cache_release(fi, fc);
+            fc->off = true;
+            victim = NULL;
+        }
+    }
+    normalise_field(e, f, v, n, nv);
+    c->fields[f].result = nv->result;
+    c->fields[f].reason = nv->reason;
+    c->dates[f] = 0;
+    c->sexes[f] = 0;
+    if (nv->result == DL_NORM_OK) {
+        if (e->spec->fields[f].type == DL_FT_DATE)
+            c->dates[f] = nv->date;
+        else if (e->spec->fields[f].type == DL_FT_SEX)
+            c->sexes[f] = nv->sex;
+        field_columns(c, f);
+    }
+    if (victim)
+        entry_store(c, f, victim, h, v, n);
+}
+
+const dl_encoded *dl_encode_record(dl_encode_ctx *c, const char *const *values,
+                                   const size_t *lens)
+{
+    const dl_encoder *e = c->e;
+    const dl_spec *s = e->spec;
+    dl_encoded *out = &c->out;
+    out->n_usable = 0;
+    out->required_failed = false;
+    for (size_t col = 0; col < e->n_columns; col++) {
+        struct dl_encoded_cell *cell = &c->cells[col];
+        cell->n_tokens = 0;
+        cell->has_filter = false;
+        cell->filter = NULL;
+    }
+    /* Hash every field's value and prefetch its cache set first, so the
+     * fields' cache misses overlap instead of following one another. */
+    for (size_t f = 0; f < s->n_fields; f++) {
+        const field_info *fi = &e->fi[f];
+        size_t n = values[f] ? lens[f] : 0;
+        c->hashes[f] = 0;
+        if (!c->fc[f].slots || fi->by_date || n == 0 || n > fi->raw_max)
+            continue;
+        uint64_t h = fast_hash(values[f], n) | 1;
+        c->hashes[f] = h;
+        const uint8_t *set =
+            c->fc[f].slots + ((size_t)(h >> 1) & (fi->slots - 1) & ~(size_t)1) * fi->stride;
+        __builtin_prefetch(set);
+        __builtin_prefetch(set + fi->stride);
+    }
+    bool row_level = false;
+    for (size_t f = 0; f < s->n_fields; f++) {
+        encode_field(c, f, values[f], values[f] ? lens[f] : 0, c->hashes[f]);
+        if (c->fields[f].result == DL_NORM_OK)
+            out->n_usable++;
+        else if (s->fields[f].required)
+            out->required_failed = true;
+        row_level |= e->fi[f].bloom_col >= 0 && !e->fi[f].bloom_cached;
+    }
+    /* Salted filters and the record-level CLK read other fields' values:
+     * they are made per row, once every field is normalised. */
+    if (row_level || s->n_clk_fields)
+        for (size_t col = 0; col < e->n_columns; col++) {
+            const column *k = &e->cols[col];
+            if (k->cached)
+                continue;
+            if (k->field < 0)
+                clk_column(c, col);
+            else if (c->norm[k->field].result == DL_NORM_OK)
+                bloom_column(c, col, &c->norm[k->field].name, (size_t)k->field,
+                             c->filters + c->filter_off[col]);
+        }
     return out;
+}
+
+void dl_encode_count_distinct(dl_encode_ctx *c, dl_hll *const *counters)
+{
+    const dl_encoder *e = c->e;
+    for (size_t f = 0; f < e->spec->n_fields; f++) {
+        uint8_t *flag = c->count_flag[f];
+        if (flag && *flag)
+            continue;
+        if (c->fields[f].result == DL_NORM_OK) {
+            const field_info *fi = &e->fi[f];
+            for (size_t col = fi->first_col; col < fi->first_col + fi->n_cols; col++) {
+                const struct dl_encoded_cell *cell = &c->cells[col];
+                if (counters[col])
+                    for (size_t i = 0; i < cell->n_tokens; i++)
+                        dl_hll_add(counters[col], cell->tokens[i]);
+            }
+        }
+        if (flag)
+            *flag = 1;
+    }
+}
+
+void dl__encode_ctx_cache_off(dl_encode_ctx *c)
+{
+    for (size_t f = 0; f < c->e->spec->n_fields; f++) {
+        cache_release(&c->e->fi[f], &c->fc[f]);
+        c->fc[f].off = true;
+    }
+}
+
+void dl__encode_cache_stats(const dl_encode_ctx *c, size_t f, uint64_t *lookups, uint64_t *hits,
+                            bool *off)
+{
+    *lookups = c->fc[f].lookups;
+    *hits = c->fc[f].hits;
+    *off = c->fc[f].off;
 }
 
 bool dl_encoded_append_csv(const dl_encoder *e, const dl_encoded *r, dl_buf *b, char delim)
 {
     for (size_t col = 0; col < e->n_columns; col++) {
         const struct dl_encoded_cell *cell = &r->cells[col];
-        if (!dl_buf_putc(b, delim))
-            return false;
         if (e->cols[col].filter) {
-            if (!cell->has_filter)
+            if (!cell->has_filter) {
+                if (!dl_buf_putc(b, delim))
+                    return false;
                 continue;
+            }
             size_t bytes = e->cols[col].words * 8;
+            if (!dl_buf_reserve(b, 1 + dl_b64_encoded_len(bytes)))
+                return false;
+            b->data[b->len++] = delim;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            /* The byte form is little-endian words: on this CPU, the words. */
+            b->len += dl_b64_encode(cell->filter, bytes, b->data + b->len);
+#else
             uint8_t raw[DL_BLOOM_MAX_BITS / 4]; /* balancing doubles the length */
             dl_bloom_to_bytes(cell->filter, e->cols[col].words, raw);
-            if (!dl_buf_reserve(b, dl_b64_encoded_len(bytes)))
-                return false;
             b->len += dl_b64_encode(raw, bytes, b->data + b->len);
-            b->data[b->len] = '\0';
+#endif
             continue;
         }
-        if (!dl_buf_reserve(b, (size_t)cell->n_tokens * 17))
+        if (!dl_buf_reserve(b, 1 + (size_t)cell->n_tokens * 17))
             return false;
+        char *p = b->data + b->len;
+        *p++ = delim;
         for (size_t i = 0; i < cell->n_tokens; i++) {
             if (i)
-                b->data[b->len++] = ' ';
-            dl_hex_u64(cell->tokens[i], b->data + b->len);
-            b->len += 16;
+                *p++ = ' ';
+            dl_hex_u64(cell->tokens[i], p);
+            p += 16;
         }
-        b->data[b->len] = '\0';
+        *p = '\0';
+        b->len = (size_t)(p - b->data);
     }
     return true;
 }
-
 /* ---- set-up ----------------------------------------------------------- */
 
 static dl_status add_columns(dl_encoder *e, const dl_key *key, dl_error *err)
@@ -614,6 +1061,104 @@ static dl_status field_options(dl_encoder *e, int32_t today, dl_error *err)
     return DL_OK;
 }
 
+/* Field-level cache slots by field type: enough for the distinct values a
+ * worker meets often (Welsh given names and surnames are few; dates of birth
+ * and postcode units many), small enough that the tables of one worker stay
+ * within a few MB. NHS numbers are all different: their cache switches
+ * itself off (ADAPT_LOOKUPS). */
+static size_t cache_slots(dl_field_type t)
+{
+    switch (t) {
+    case DL_FT_GIVEN_NAME:
+    case DL_FT_SURNAME:
+        return 8192;
+    case DL_FT_DATE:
+        return DATE_SLOTS;
+    case DL_FT_SEX:
+        return 64;
+    case DL_FT_UK_POSTCODE:
+        return 16384;
+    case DL_FT_NHS_NUMBER:
+    case DL_FT_TEXT:
+    default:
+        return 4096;
+    }
+}
+
+static size_t round8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+/* Plan each field's cache entry once all columns are known. */
+static dl_status plan_fields(dl_encoder *e, dl_error *err)
+{
+    const dl_spec *s = e->spec;
+    e->fi = calloc(s->n_fields ? s->n_fields : 1, sizeof *e->fi);
+    if (!e->fi)
+        return dl_error_set(err, DL_ENOMEM, NULL, 0, 0, "out of memory for the encoder");
+    for (size_t f = 0; f < s->n_fields; f++)
+        e->fi[f].bloom_col = -1;
+    for (size_t col = 0; col < e->n_columns; col++) {
+        column *k = &e->cols[col];
+        if (k->field < 0)
+            continue;
+        field_info *fi = &e->fi[k->field];
+        if (fi->n_cols == 0)
+            fi->first_col = col;
+        fi->n_cols++;
+        if (k->filter) {
+            fi->bloom_col = (int)col;
+            fi->bloom_cached = e->salt_of[k->field] < 0;
+            k->cached = fi->bloom_cached;
+        } else {
+            fi->n_tok_cols++;
+            k->cached = true;
+            /* NHS numbers and postcode units hardly repeat, and a value
+             * that reaches this cache missed the field-level one already. */
+            dl_field_type t = e->spec->fields[k->field].type;
+            k->l2 = !(k->kind == DL_FEAT_TOKEN &&
+                      (t == DL_FT_NHS_NUMBER || t == DL_FT_UK_POSTCODE));
+        }
+    }
+    for (size_t f = 0; f < s->n_fields; f++) {
+        field_info *fi = &e->fi[f];
+        if (e->salt_of[f] >= 0 && fi->bloom_col >= 0) {
+            fi->needs_norm = true;                  /* its own salted filter */
+            e->fi[e->salt_of[f]].needs_norm = true; /* and the salt's value */
+        }
+    }
+    for (size_t i = 0; i < s->n_clk_fields; i++)
+        e->fi[s->clk_fields[i]].needs_norm = true;
+    for (size_t f = 0; f < s->n_fields; f++) {
+        field_info *fi = &e->fi[f];
+        dl_field_type t = s->fields[f].type;
+        bool name = t == DL_FT_GIVEN_NAME || t == DL_FT_SURNAME || t == DL_FT_TEXT;
+        fi->slots = fi->n_cols ? cache_slots(t) : 0;
+        /* A date is normalised on every row anyway (the table is keyed by its
+         * value), so a date that is a salt or in the clk is cached too. */
+        fi->by_date = t == DL_FT_DATE;
+        fi->raw_max = fi->by_date ? 0 : name ? 40 : 24;
+        /* Dates have one feature with two tokens (year_pm1); names may have
+         * several parts, variants and phonetic codes. */
+        fi->tok_cap = fi->n_tok_cols + (t == DL_FT_DATE ? 1 : 4);
+        if (fi->tok_cap > fi->n_tok_cols * DL_TOKEN_SET_MAX)
+            fi->tok_cap = fi->n_tok_cols * DL_TOKEN_SET_MAX;
+        size_t off = round8(sizeof(entry_head));
+        fi->off_counts = off;
+        off = round8(off + fi->n_tok_cols);
+        fi->off_raw = off;
+        off = round8(off + fi->raw_max);
+        fi->off_tokens = off;
+        off += fi->tok_cap * sizeof(uint64_t);
+        fi->off_filter = off;
+        if (fi->bloom_cached)
+            off += e->cols[fi->bloom_col].words * sizeof(uint64_t);
+        fi->stride = off;
+    }
+    return DL_OK;
+}
+
 dl_status dl_encoder_new(const dl_spec *spec, const dl_key *key, int32_t today, dl_encoder **out,
                          dl_error *err)
 {
@@ -625,6 +1170,8 @@ dl_status dl_encoder_new(const dl_spec *spec, const dl_key *key, int32_t today, 
     dl_status st = field_options(e, today ? today : dl_date_today(), err);
     if (st == DL_OK)
         st = add_columns(e, key, err);
+    if (st == DL_OK)
+        st = plan_fields(e, err);
     if (st != DL_OK) {
         dl_encoder_free(e);
         return st;
@@ -646,6 +1193,7 @@ void dl_encoder_free(dl_encoder *e)
             dl_bloom_enc_free(e->clk[f]);
     free(e->clk);
     free(e->cols);
+    free(e->fi);
     free(e->formats);
     free(e->date_opts);
     free(e->date_placeholders);
@@ -687,25 +1235,33 @@ dl_encode_ctx *dl_encode_ctx_new(const dl_encoder *e)
         return NULL;
     c->e = e;
     size_t ncol = e->n_columns ? e->n_columns : 1, nf = s->n_fields ? s->n_fields : 1;
-    c->cache = calloc(ncol * CACHE_SLOTS, sizeof *c->cache);
+    c->cache = calloc(ncol * L2_SLOTS, sizeof *c->cache);
+    c->fc = calloc(nf, sizeof *c->fc);
     c->bloom_caches = calloc(ncol, sizeof *c->bloom_caches);
     c->clk_caches = calloc(nf, sizeof *c->clk_caches);
     c->filter_off = calloc(ncol, sizeof *c->filter_off);
     c->norm = calloc(nf, sizeof *c->norm);
+    c->count_flag = calloc(nf, sizeof *c->count_flag);
+    c->hashes = calloc(nf, sizeof *c->hashes);
     c->cells = calloc(ncol, sizeof *c->cells);
     c->fields = calloc(nf, sizeof *c->fields);
     c->dates = calloc(nf, sizeof *c->dates);
     c->sexes = calloc(nf, sizeof *c->sexes);
     c->scratch = calloc(e->raw_words_max ? e->raw_words_max : 1, sizeof(uint64_t));
-    if (!c->cache || !c->bloom_caches || !c->clk_caches || !c->filter_off || !c->norm ||
-        !c->cells || !c->fields || !c->dates || !c->sexes || !c->scratch)
+    if (!c->cache || !c->fc || !c->bloom_caches || !c->clk_caches || !c->filter_off ||
+        !c->norm || !c->count_flag || !c->hashes || !c->cells || !c->fields || !c->dates || !c->sexes ||
+        !c->scratch)
         goto fail;
+    for (size_t f = 0; f < s->n_fields; f++)
+        if (e->fi[f].slots && !(c->fc[f].slots = calloc(e->fi[f].slots, e->fi[f].stride)))
+            goto fail;
     size_t words = 0;
     for (size_t col = 0; col < e->n_columns; col++) {
+        const column *k = &e->cols[col];
         c->filter_off[col] = words;
-        words += e->cols[col].filter ? e->cols[col].words : 0;
-        if (e->cols[col].bloom &&
-            !(c->bloom_caches[col] = dl_bloom_cache_new(e->cols[col].bloom, 0, NULL)))
+        words += k->filter ? k->words : 0;
+        if (k->bloom && !(c->bloom_caches[col] = dl_bloom_cache_new(
+                              k->bloom, k->cached ? BLOOM_CACHE_UNSALTED : 0, NULL)))
             goto fail;
     }
     if (e->clk)
@@ -737,18 +1293,24 @@ void dl_encode_ctx_free(dl_encode_ctx *c)
     if (c->clk_caches)
         for (size_t f = 0; f < e->spec->n_fields; f++)
             dl_bloom_cache_free(c->clk_caches[f]);
+    if (c->fc)
+        for (size_t f = 0; f < e->spec->n_fields; f++)
+            cache_release(&e->fi[f], &c->fc[f]);
     /* The caches hold normalised identifiers: wipe them before release. */
     if (c->cache)
-        OPENSSL_cleanse(c->cache, e->n_columns * CACHE_SLOTS * sizeof *c->cache);
+        OPENSSL_cleanse(c->cache, e->n_columns * L2_SLOTS * sizeof *c->cache);
     if (c->norm)
         OPENSSL_cleanse(c->norm, e->spec->n_fields * sizeof *c->norm);
     free(c->cache);
+    free(c->fc);
     free(c->bloom_caches);
     free(c->clk_caches);
     free(c->filter_off);
     free(c->filters);
     free(c->scratch);
     free(c->norm);
+    free(c->count_flag);
+    free(c->hashes);
     free(c->cells);
     free(c->fields);
     free(c->dates);

@@ -1,11 +1,15 @@
 /* prepare.c: stream a custodian's CSV through the encoder into the split files.
  * Part of hashing/; `dolen prepare` is a thin wrapper round dl_prepare_run().
  *
- * The input is read on the calling thread in fixed chunks of CHUNK_ROWS
- * records; a batch of chunks is encoded, formatted and gzip-compressed by the
- * worker pool, one chunk per task; the compressed chunks are then written in
- * chunk order. Chunk boundaries depend only on the input, and each chunk is
- * its own gzip member, so the output bytes do not depend on the thread count. */
+ * The input is read in fixed chunks of CHUNK_ROWS records; a batch of chunks
+ * is encoded, formatted and gzip-compressed by the worker pool, one chunk per
+ * task, and the compressed chunks are written in chunk order. Two sets of
+ * chunks alternate so that reading and writing overlap the encoding: while
+ * the pool encodes one batch, one task (task 0, taken first by whichever
+ * thread is free) writes the batch before it and reads the batch after it
+ * into the same set, then joins in the encoding. Chunk boundaries depend only
+ * on the input, and each chunk is its own gzip member, so the output bytes
+ * do not depend on the thread count or on batching. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,6 +36,8 @@
 #include "hashing/prepare_internal.h"
 
 #define CHUNK_ROWS 4096
+/* Chunks per thread in one batch: enough that the thread doing the I/O task
+ * still finds chunks to encode when it is done. */
 #define CHUNKS_PER_THREAD 4
 #define MAX_REASONS 16
 
@@ -63,8 +69,8 @@ typedef struct chunk {
     size_t *val_off, *val_len;
     size_t n_vals, cap_vals;
     dl_buf errs;
-    /* outputs, formatted by a worker */
-    dl_buf ids, content, slfmap, rejects, packed;
+    /* outputs: rejects as text, the rest compressed by a worker */
+    dl_buf rejects, packed;
     size_t ids_len, content_len, slfmap_len; /* lengths within packed (gzip members) */
     uint64_t written, rejected;
     field_stats *stats;       /* per spec field */
@@ -73,7 +79,9 @@ typedef struct chunk {
 typedef struct worker_ctx {
     dl_encode_ctx *enc;
     dl_hll **hll;             /* per ids column (token columns only) */
-    dl_buf tmp;
+    /* a chunk's rows as text before compression: per worker, not per chunk,
+     * as only the compressed form must wait to be written */
+    dl_buf ids, content, slfmap;
 } worker_ctx;
 
 /* Column plan: which input columns are needed and where they go. */
@@ -92,14 +100,23 @@ typedef struct run {
     const dl_spec *spec;
     dl_encoder *enc;
     dl_hmac_key slf_key;
+    char slf_prefix[80];      /* "DATASET:" */
+    size_t slf_prefix_len;
     plan pl;
-    chunk *chunks;
-    size_t n_chunks;          /* allocated */
-    size_t n_filled;          /* in this batch */
-    uint64_t first_record;    /* of the batch */
+    chunk *chunks;            /* two sets of n_chunks */
+    size_t n_chunks;          /* per set */
+    size_t n_filled[2];       /* chunks holding rows, per set */
     worker_ctx *workers;
     size_t n_workers;
     char delim;
+    /* the batch being run: set enc_set is encoded; set io_set is written
+     * (when io_write) and then refilled from the reader (unless eof) */
+    size_t enc_set, io_set;
+    bool io_write, eof;
+    dl_csv_reader *rd;
+    struct outputs *out;
+    dl_prepare_result *res;
+    struct field_stats *total;
 } run;
 
 /* ---- values ----------------------------------------------------------- */
@@ -152,15 +169,43 @@ static void count_reason(reason_count *rc, size_t *n, const char *reason, uint64
 
 /* ---- the SLF ---------------------------------------------------------- */
 
+/* V in decimal, as "%llu" writes it; returns the length (at most 20). */
+static size_t put_u64(char *out, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+/* V (0 <= V < 10^W) as exactly W digits, zero-padded ("%0Wd"). */
+static size_t put_padded(char *out, unsigned v, size_t w)
+{
+    for (size_t i = w; i-- > 0;) {
+        out[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return w;
+}
+
 /* SLF = the first 16 bytes, in hex, of HMAC-SHA256 under a run key of
  * "DATASET:RECORD". The run key is random, or from --seed for reproducible
  * tests; either way the SLF reveals nothing about the person. */
 static void make_slf(const run *r, uint64_t record, char out[33])
 {
+    /* "DATASET:" then the record number in decimal, built by hand: this runs
+     * once per row and printf would cost more than the MAC. */
     char msg[128];
-    int n = snprintf(msg, sizeof msg, "%s:%llu", r->o->dataset, (unsigned long long)record);
+    size_t n = r->slf_prefix_len;
+    memcpy(msg, r->slf_prefix, n);
+    n += put_u64(msg + n, record);
     uint8_t mac[32];
-    dl_hmac(&r->slf_key, msg, (size_t)n, mac);
+    dl_hmac(&r->slf_key, msg, n, mac);
     dl_hex_encode(mac, 16, out);
     out[32] = '\0';
 }
@@ -201,7 +246,15 @@ size_t dl__week_of(int32_t ymd, char out[11])
     /* 1970-01-01 was a Thursday; step back to the Monday of its ISO week. */
     int64_t dow = ((days % 7) + 7 + 3) % 7; /* 0 = Monday */
     civil_from_days(days - dow, &y, &m, &d);
-    return (size_t)snprintf(out, 11, "%04d-%02d-%02d", y, m, d);
+    if (y < 0 || y > 9999)
+        return (size_t)snprintf(out, 11, "%04d-%02d-%02d", y, m, d);
+    put_padded(out, (unsigned)y, 4);
+    out[4] = '-';
+    put_padded(out + 5, (unsigned)m, 2);
+    out[7] = '-';
+    put_padded(out + 8, (unsigned)d, 2);
+    out[10] = '\0';
+    return 10;
 }
 
 /* ---- the worker: one chunk -------------------------------------------- */
@@ -218,11 +271,10 @@ static bool add_reject(chunk *c, char delim, const row_meta *m, uint64_t col,
     return dl_csv_format_row(&c->rejects, 4, f, NULL, ',');
 }
 
-static bool append_content(const run *r, chunk *c, const row_meta *m, const char *slf,
-                           const dl_encoded *enc)
+static bool append_content(const run *r, const chunk *c, dl_buf *b, const row_meta *m,
+                           const char *slf, const dl_encoded *enc)
 {
     const dl_spec *s = r->spec;
-    dl_buf *b = &c->content;
     if (!dl_csv_append_field(b, slf, 32, r->delim))
         return false;
     for (size_t k = 0; k < r->pl.n_keep; k++) {
@@ -240,8 +292,11 @@ static bool append_content(const run *r, chunk *c, const row_meta *m, const char
     }
     if (s->derive_year_of_birth >= 0) {
         int32_t d = enc->dates[s->derive_year_of_birth];
-        int n = d ? snprintf(tmp, sizeof tmp, "%04d", (int)(d / 10000)) : 0;
-        if (!dl_buf_putc(b, r->delim) || !dl_buf_append(b, tmp, (size_t)n))
+        int y = (int)(d / 10000);
+        size_t n = !d                        ? 0
+                   : y >= 0 && y <= 9999 ? put_padded(tmp, (unsigned)y, 4)
+                                             : (size_t)snprintf(tmp, sizeof tmp, "%04d", y);
+        if (!dl_buf_putc(b, r->delim) || !dl_buf_append(b, tmp, n))
             return false;
     }
     if (s->derive_sex >= 0) {
@@ -311,22 +366,19 @@ static bool encode_row(const run *r, chunk *c, worker_ctx *w, const row_meta *m)
     char slf[33];
     make_slf(r, m->record, slf);
     /* ids row */
-    if (!dl_buf_append(&c->ids, slf, 32) ||
-        !dl_encoded_append_csv(r->enc, enc, &c->ids, r->delim) || !dl_buf_putc(&c->ids, '\n'))
+    if (!dl_buf_append(&w->ids, slf, 32) ||
+        !dl_encoded_append_csv(r->enc, enc, &w->ids, r->delim) || !dl_buf_putc(&w->ids, '\n'))
         return false;
-    for (size_t col = 0; col < enc->n_columns; col++)
-        if (w->hll[col])
-            for (size_t i = 0; i < enc->cells[col].n_tokens; i++)
-                dl_hll_add(w->hll[col], enc->cells[col].tokens[i]);
+    dl_encode_count_distinct(w->enc, w->hll);
     /* content row */
-    if (!append_content(r, c, m, slf, enc))
+    if (!append_content(r, c, &w->content, m, slf, enc))
         return false;
     /* slfmap row */
     size_t idv = m->first + r->pl.id_val;
-    if (!dl_csv_append_field(&c->slfmap, c->text.data + c->val_off[idv], c->val_len[idv],
+    if (!dl_csv_append_field(&w->slfmap, c->text.data + c->val_off[idv], c->val_len[idv],
                              r->delim) ||
-        !dl_buf_putc(&c->slfmap, r->delim) || !dl_buf_append(&c->slfmap, slf, 32) ||
-        !dl_buf_putc(&c->slfmap, '\n'))
+        !dl_buf_putc(&w->slfmap, r->delim) || !dl_buf_append(&w->slfmap, slf, 32) ||
+        !dl_buf_putc(&w->slfmap, '\n'))
         return false;
     c->written++;
     return true;
@@ -340,14 +392,11 @@ static dl_status pack(dl_buf *src, dl_buf *dst, size_t *len, dl_error *err)
     return s;
 }
 
-static dl_status chunk_task(size_t task, size_t worker, void *payload, dl_error *err)
+static dl_status chunk_task(run *r, chunk *c, worker_ctx *w, dl_error *err)
 {
-    run *r = payload;
-    chunk *c = &r->chunks[task];
-    worker_ctx *w = &r->workers[worker];
-    dl_buf_clear(&c->ids);
-    dl_buf_clear(&c->content);
-    dl_buf_clear(&c->slfmap);
+    dl_buf_clear(&w->ids);
+    dl_buf_clear(&w->content);
+    dl_buf_clear(&w->slfmap);
     dl_buf_clear(&c->rejects);
     dl_buf_clear(&c->packed);
     for (size_t i = 0; i < c->n_rows; i++) {
@@ -361,22 +410,23 @@ static dl_status chunk_task(size_t task, size_t worker, void *payload, dl_error 
         if (!ok)
             return dl_error_set(err, DL_ENOMEM, NULL, 0, 0, "out of memory formatting rows");
     }
-    dl_status s = pack(&c->ids, &c->packed, &c->ids_len, err);
+    dl_status s = pack(&w->ids, &c->packed, &c->ids_len, err);
     if (s == DL_OK)
-        s = pack(&c->content, &c->packed, &c->content_len, err);
+        s = pack(&w->content, &c->packed, &c->content_len, err);
     if (s == DL_OK)
-        s = pack(&c->slfmap, &c->packed, &c->slfmap_len, err);
+        s = pack(&w->slfmap, &c->packed, &c->slfmap_len, err);
     return s;
 }
 
 /* ---- reading ------------------------------------------------------------ */
 
-/* Fill the next batch of chunks from the reader. Sets *eof at the end. */
-static dl_status fill_batch(run *r, dl_csv_reader *rd, bool *eof, dl_error *err)
+/* Fill chunk set SET from the reader. Sets *eof at the end. */
+static dl_status fill_batch(run *r, size_t set, dl_csv_reader *rd, bool *eof, dl_error *err)
 {
-    r->n_filled = 0;
-    while (r->n_filled < r->n_chunks && !*eof) {
-        chunk *c = &r->chunks[r->n_filled];
+    size_t *filled = &r->n_filled[set];
+    *filled = 0;
+    while (*filled < r->n_chunks && !*eof) {
+        chunk *c = &r->chunks[set * r->n_chunks + *filled];
         chunk_reset(c, r->spec->n_fields);
         while (c->n_rows < CHUNK_ROWS) {
             dl_row row;
@@ -414,7 +464,7 @@ static dl_status fill_batch(run *r, dl_csv_reader *rd, bool *eof, dl_error *err)
             c->n_rows++;
         }
         if (c->n_rows)
-            r->n_filled++;
+            (*filled)++;
     }
     return DL_OK;
 }
@@ -614,11 +664,11 @@ static dl_status write_headers(const run *r, outputs *out, dl_error *err)
     return st;
 }
 
-static dl_status write_batch(run *r, outputs *out, dl_prepare_result *res, field_stats *total,
-                             dl_error *err)
+static dl_status write_batch(run *r, size_t set, outputs *out, dl_prepare_result *res,
+                             field_stats *total, dl_error *err)
 {
-    for (size_t i = 0; i < r->n_filled; i++) {
-        chunk *c = &r->chunks[i];
+    for (size_t i = 0; i < r->n_filled[set]; i++) {
+        chunk *c = &r->chunks[set * r->n_chunks + i];
         const char *p = c->packed.data;
         dl_status s = dl_csv_writer_put_raw(out->w[OUT_IDS], p, c->ids_len, err);
         if (s == DL_OK)
@@ -645,6 +695,35 @@ static dl_status write_batch(run *r, outputs *out, dl_prepare_result *res, field
         }
     }
     return DL_OK;
+}
+
+/* The I/O of a round: write the rows of the I/O set (encoded in the round
+ * before), then refill it with the next batch of input. One thread at a
+ * time runs it, so the reader, the writers and the totals need no lock;
+ * dl_workers_run() orders it after the round before. */
+static dl_status io_task(run *r, dl_error *err)
+{
+    if (r->io_write) {
+        dl_status s = write_batch(r, r->io_set, r->out, r->res, r->total, err);
+        if (s != DL_OK)
+            return s;
+        dl_progress_update(r->o->progress, "prepare", r->res->rows_read, 0, "rows");
+    }
+    r->n_filled[r->io_set] = 0;
+    if (r->eof)
+        return DL_OK;
+    return fill_batch(r, r->io_set, r->rd, &r->eof, err);
+}
+
+/* Task 0 is the I/O of the round; task i > 0 encodes chunk i - 1 of the
+ * encoding set. The pool hands tasks out in order, so the I/O starts first. */
+static dl_status batch_task(size_t task, size_t worker, void *payload, dl_error *err)
+{
+    run *r = payload;
+    if (task == 0)
+        return io_task(r, err);
+    return chunk_task(r, &r->chunks[r->enc_set * r->n_chunks + task - 1], &r->workers[worker],
+                      err);
 }
 
 /* ---- the data-quality profile for the manifest -------------------------- */
@@ -754,6 +833,10 @@ static dl_status init_slf_key(run *r, dl_error *err)
     }
     dl_hmac_init(&r->slf_key, k, sizeof k);
     OPENSSL_cleanse(k, sizeof k);
+    /* The dataset name is 1 to 64 characters (checked before). */
+    r->slf_prefix_len = strlen(r->o->dataset);
+    memcpy(r->slf_prefix, r->o->dataset, r->slf_prefix_len);
+    r->slf_prefix[r->slf_prefix_len++] = ':';
     return DL_OK;
 }
 
@@ -762,7 +845,7 @@ static dl_status setup_workers(run *r, size_t n, dl_error *err)
     r->n_workers = n;
     r->workers = calloc(n, sizeof *r->workers);
     r->n_chunks = n * CHUNKS_PER_THREAD;
-    r->chunks = calloc(r->n_chunks, sizeof *r->chunks);
+    r->chunks = calloc(2 * r->n_chunks, sizeof *r->chunks);
     if (!r->workers || !r->chunks)
         return dl_error_set(err, DL_ENOMEM, NULL, 0, 0, "out of memory");
     size_t ncol = dl_encoder_n_columns(r->enc);
@@ -776,7 +859,7 @@ static dl_status setup_workers(run *r, size_t n, dl_error *err)
             if (!dl_encoder_column_is_filter(r->enc, c) && !(w->hll[c] = dl_hll_new()))
                 return dl_error_set(err, DL_ENOMEM, NULL, 0, 0, "out of memory");
     }
-    for (size_t i = 0; i < r->n_chunks; i++) {
+    for (size_t i = 0; i < 2 * r->n_chunks; i++) {
         chunk *c = &r->chunks[i];
         c->meta = calloc(CHUNK_ROWS, sizeof *c->meta);
         c->stats = calloc(r->spec->n_fields ? r->spec->n_fields : 1, sizeof *c->stats);
@@ -795,21 +878,21 @@ static void free_run(run *r)
             for (size_t c = 0; c < ncol; c++)
                 dl_hll_free(r->workers[i].hll[c]);
         free(r->workers[i].hll);
-        dl_buf_free(&r->workers[i].tmp);
+        dl_buf_free(&r->workers[i].ids);
+        dl_buf_free(&r->workers[i].content);
+        /* The slfmap text pairs local record ids with SLFs: wipe it. */
+        if (r->workers[i].slfmap.data)
+            OPENSSL_cleanse(r->workers[i].slfmap.data, r->workers[i].slfmap.cap);
+        dl_buf_free(&r->workers[i].slfmap);
     }
     free(r->workers);
-    for (size_t i = 0; r->chunks && i < r->n_chunks; i++) {
+    for (size_t i = 0; r->chunks && i < 2 * r->n_chunks; i++) {
         chunk *c = &r->chunks[i];
         /* Chunks held clear identifiers: wipe them before they go back to malloc. */
         if (c->text.data)
             OPENSSL_cleanse(c->text.data, c->text.cap);
         dl_buf_free(&c->text);
         dl_buf_free(&c->errs);
-        dl_buf_free(&c->ids);
-        dl_buf_free(&c->content);
-        if (c->slfmap.data)
-            OPENSSL_cleanse(c->slfmap.data, c->slfmap.cap);
-        dl_buf_free(&c->slfmap);
         dl_buf_free(&c->rejects);
         dl_buf_free(&c->packed);
         free(c->val_off);
@@ -943,13 +1026,25 @@ dl_status dl_prepare_run(const dl_prepare_opts *o, dl_prepare_result *res, dl_er
         s = open_outputs(&r, &out, err);
     if (s == DL_OK)
         s = write_headers(&r, &out, err);
-    bool eof = false;
-    while (s == DL_OK && !eof) {
-        s = fill_batch(&r, rd, &eof, err);
-        if (s == DL_OK && r.n_filled)
-            s = dl_workers_run(pool, r.n_filled, chunk_task, &r, err);
-        if (s == DL_OK)
-            s = write_batch(&r, &out, res, total, err);
+    r.rd = rd;
+    r.out = &out;
+    r.res = res;
+    r.total = total;
+    if (s == DL_OK)
+        s = fill_batch(&r, 0, rd, &r.eof, err);
+    /* Each round encodes one set while task 0 writes the other set's rows
+     * (encoded in the round before) and refills it. */
+    bool have_prev = false;
+    r.enc_set = 0;
+    while (s == DL_OK && r.n_filled[r.enc_set]) {
+        r.io_set = r.enc_set ^ 1;
+        r.io_write = have_prev;
+        s = dl_workers_run(pool, 1 + r.n_filled[r.enc_set], batch_task, &r, err);
+        have_prev = true;
+        r.enc_set ^= 1;
+    }
+    if (s == DL_OK && have_prev) {
+        s = write_batch(&r, r.enc_set ^ 1, &out, res, total, err);
         dl_progress_update(o->progress, "prepare", res->rows_read, 0, "rows");
     }
     res->input_bytes = rd ? dl_csv_bytes_in(rd) : 0;

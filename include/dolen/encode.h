@@ -10,6 +10,7 @@
 
 #include "dolen/buf.h"
 #include "dolen/error.h"
+#include "dolen/hll.h"
 #include "dolen/key.h"
 #include "dolen/normalise.h"
 #include "dolen/spec.h"
@@ -18,7 +19,9 @@
  * Any number of threads may use one encoder through their own contexts. */
 typedef struct dl_encoder dl_encoder;
 
-/* Per-thread: caches of value -> token and q-gram -> positions, scratch. */
+/* Per-thread: caches (a field's raw value -> all its encodings; a feature
+ * value -> token; q-gram -> positions) and scratch. Fixed memory: a few MB
+ * per context, whatever the number of records. */
 typedef struct dl_encode_ctx dl_encode_ctx;
 
 /* How one field of one record fared. */
@@ -76,6 +79,23 @@ void dl_encode_ctx_free(dl_encode_ctx *c);
  * context until the next call. */
 const dl_encoded *dl_encode_record(dl_encode_ctx *c, const char *const *values,
                                    const size_t *lens);
+
+/* Add the tokens of the record last encoded by C to the distinct counters:
+ * the tokens of token column c go to COUNTERS[c] (NULL: not counted; filter
+ * columns have no tokens). Call it for the records that count (prepare: the
+ * rows it writes) right after dl_encode_record(), always with the same
+ * COUNTERS for one context. A value whose tokens the context has counted
+ * before is skipped, because adding a token twice does not change a
+ * HyperLogLog: the counters end up exactly as if every token of every
+ * counted record had been added, at a fraction of the cost. */
+void dl_encode_count_distinct(dl_encode_ctx *c, dl_hll *const *counters);
+
+/* Internal, for tests and benchmarks: lookups and hits of field F's
+ * value cache in C, and whether it is off; and turn every field-level cache
+ * of C off (results must not change: the tests compare). */
+void dl__encode_cache_stats(const dl_encode_ctx *c, size_t f, uint64_t *lookups, uint64_t *hits,
+                            bool *off);
+void dl__encode_ctx_cache_off(dl_encode_ctx *c);
 
 /* Append the encoded cells as CSV fields (each preceded by DELIM): tokens as
  * 16 lower-case hex digits separated by single spaces, filters as base64.
