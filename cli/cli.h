@@ -85,6 +85,7 @@ DL_CMD_DECLARE(synth);
 DL_CMD_DECLARE(prepare);
 DL_CMD_DECLARE(link);
 DL_CMD_DECLARE(evaluate);
+DL_CMD_DECLARE(extract);
 DL_CMD_DECLARE(report);
 
 #endif

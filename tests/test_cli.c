@@ -6,7 +6,7 @@
 #include "test_util.h"
 
 static const char *const commands[] = {"keygen", "check", "prepare", "link", "synth",
-                                       "evaluate", "report"};
+                                       "evaluate", "extract", "report"};
 
 Test(cli, help_lists_every_command)
 {

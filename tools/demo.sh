@@ -54,6 +54,17 @@ if $dolen help evaluate >/dev/null 2>&1 && [ -d "$out/linked" ]; then
         --links "$out/linked/links.csv.gz" -o "$out/evaluation.json"
 fi
 
+if $dolen help extract >/dev/null 2>&1 && [ -d "$out/linked" ]; then
+    step "dolen extract: the data bank's anonymised extracts for one research project"
+    $dolen keygen -q -o "$out/project.key"
+    # address and middle_names are clear identifiers the spine's custodian kept: left
+    # out, and searched for in every cell; dates of birth published to the month.
+    $dolen extract -c "$out/linked/clusters.csv.gz" -k "$out/project.key" -o "$out/extract" \
+        --identifying address --identifying middle_names --coarsen week_of_birth=month \
+        "$out"/prepared/*.content.csv.gz
+    printf '\nfirst rows of the GP extract (what the researcher sees):\n'
+    (gzip -dc "$out/extract/gp.extract.csv.gz" || true) | head -3 | sed 's/^/  /'
+fi
 
 step "summary: files in $out"
 find "$out" -type f | sort | while read -r f; do
