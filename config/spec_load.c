@@ -1277,6 +1277,11 @@ static dl_status parse_level(ctx *c, const ynode *m, dl_spec_level *lv)
             return fail(c, kn[3], "'min' applies to dice and count levels, not exact");
         if ((st = get_feature_ref(c, v[0], "exact", &lv->terms[0])))
             return st;
+        /* Filters of a person's two records rarely agree bit for bit; the
+         * comparator has no exact test for them: refuse it here, not at link. */
+        if (lv->terms[0].kind == DL_FEAT_BLOOM)
+            return fail(c, v[0], "exact compares tokens; '%s' is a Bloom filter (use dice)",
+                        ref_str(s, lv->terms[0], r1, sizeof r1));
         lv->n_terms = 1;
         snprintf(buf, sizeof buf, "exact %s", ref_str(s, lv->terms[0], r1, sizeof r1));
     } else if (kind == DL_LV_DICE) {
@@ -1301,6 +1306,9 @@ static dl_status parse_level(ctx *c, const ynode *m, dl_spec_level *lv)
             dl_feature_ref r;
             if ((st = get_feature_ref(c, it, "count", &r)))
                 return st;
+            if (r.kind == DL_FEAT_BLOOM)
+                return fail(c, it, "count counts agreeing tokens; '%s' is a Bloom filter",
+                            ref_str(s, r, r1, sizeof r1));
             for (size_t j = 0; j < lv->n_terms; j++)
                 if (lv->terms[j].field == r.field && lv->terms[j].kind == r.kind)
                     return fail(c, it, "feature '%s' is counted twice",

@@ -155,6 +155,17 @@ Test(spec, dice_needs_a_bloom_feature)
                  9, 31, "'min' must be above 0 and at most 1");
 }
 
+Test(spec, exact_and_count_need_token_features)
+{
+    expect_error(HEAD GN "comparisons:\n  - name: g\n    levels:\n      - exact: gn.bloom\n"
+                         "blocking: {rules: [[gn.token]]}\n",
+                 9, 16, "exact compares tokens; 'gn.bloom' is a Bloom filter (use dice)");
+    expect_error(HEAD GN "comparisons:\n  - name: g\n    levels:\n"
+                         "      - {count: [gn.token, gn.bloom], min: 1}\n"
+                         "blocking: {rules: [[gn.token]]}\n",
+                 9, 28, "count counts agreeing tokens; 'gn.bloom' is a Bloom filter");
+}
+
 Test(spec, review_above_match)
 {
     expect_error(HEAD GN "thresholds:\n  match: 0.8\n  review: 0.9\n", 8, 11,
