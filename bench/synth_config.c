@@ -274,6 +274,10 @@ static dl_status want_mapping(loader *L, const yaml_node_t *n, const char *what)
 static dl_status unknown_key(loader *L, const yaml_node_t *k, const char *const *known,
                              size_t n, const char *where)
 {
+    /* YAML allows any node as a key ("[a]: b"); only plain strings are ours. */
+    if (!scalar(k))
+        return fail_at(L, k, "a key in %s must be a plain string (found %s)", where,
+                       kind_name(k));
     const char *near = dl_suggest(scalar(k), known, n);
     if (near)
         return fail_at(L, k, "unknown key '%s' in %s (did you mean '%s'?)", scalar(k), where,
