@@ -299,3 +299,43 @@ dl_norm_result dl_normalise_date(const char *in, size_t len, const dl_date_opts 
     *out = v;
     return DL_NORM_OK;
 }
+
+/* ---- weeks ---------------------------------------------------------------- */
+
+/* Days since 1970-01-01 of a civil date (H. Hinnant, "chrono-Compatible
+ * Low-Level Date Algorithms"). */
+static int64_t days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const int64_t yoe = y - era * 400;
+    const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int *y, int *m, int *d)
+{
+    z += 719468;
+    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const int64_t doe = z - era * 146097;
+    const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+int32_t dl_date_week_monday(int32_t ymd)
+{
+    int y = ymd / 10000, m = ymd / 100 % 100, d = ymd % 100;
+    if (!m || !d)
+        return 0;
+    int64_t days = days_from_civil(y, m, d);
+    /* 1970-01-01 was a Thursday: this makes 0 = Monday (ISO 8601 weeks start
+     * on Monday). */
+    int64_t dow = ((days % 7) + 7 + 3) % 7;
+    civil_from_days(days - dow, &y, &m, &d);
+    return y * 10000 + m * 100 + d;
+}

@@ -27,6 +27,7 @@
 #include "dolen/hmac.h"
 #include "dolen/json.h"
 #include "dolen/manifest.h"
+#include "dolen/normalise.h"
 #include "dolen/outfile.h"
 #include "dolen/prepare.h"
 #include "dolen/sha256.h"
@@ -212,40 +213,12 @@ static void make_slf(const run *r, uint64_t record, char out[33])
 
 /* ---- dates for the content file --------------------------------------- */
 
-/* Days since 1970-01-01 of a civil date (H. Hinnant, "chrono-Compatible
- * Low-Level Date Algorithms"). */
-static int64_t days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const int64_t yoe = y - era * 400;
-    const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int *y, int *m, int *d)
-{
-    z += 719468;
-    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const int64_t doe = z - era * 146097;
-    const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
 size_t dl__week_of(int32_t ymd, char out[11])
 {
-    int y = ymd / 10000, m = ymd / 100 % 100, d = ymd % 100;
-    if (!m || !d)
+    int32_t mon = dl_date_week_monday(ymd);
+    if (!mon)
         return 0;
-    int64_t days = days_from_civil(y, m, d);
-    /* 1970-01-01 was a Thursday; step back to the Monday of its ISO week. */
-    int64_t dow = ((days % 7) + 7 + 3) % 7; /* 0 = Monday */
-    civil_from_days(days - dow, &y, &m, &d);
+    int y = mon / 10000, m = mon / 100 % 100, d = mon % 100;
     if (y < 0 || y > 9999)
         return (size_t)snprintf(out, 11, "%04d-%02d-%02d", y, m, d);
     put_padded(out, (unsigned)y, 4);

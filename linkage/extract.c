@@ -121,31 +121,6 @@ bool dl_extract_parse_date(const char *in, size_t len, int32_t *ymd)
     return dl_normalise_date(in, len, &o, ymd, NULL) == DL_NORM_OK;
 }
 
-/* Days since 1970-01-01 of a Gregorian date, and back (H. Hinnant's
- * days_from_civil / civil_from_days, http://howardhinnant.github.io/date_algorithms.html). */
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const int64_t yoe = y - era * 400;
-    const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int *y, int *m, int *d)
-{
-    z += 719468;
-    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const int64_t doe = z - era * 146097;
-    const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
 size_t dl_coarsen_ymd(int32_t ymd, dl_coarsen how, char out[11])
 {
     int y = ymd / 10000, m = ymd / 100 % 100, d = ymd % 100;
@@ -156,13 +131,10 @@ size_t dl_coarsen_ymd(int32_t ymd, dl_coarsen how, char out[11])
     case DL_COARSEN_WEEK: {
         if (!m || !d)
             return 0;
-        int64_t days = days_from_civil(y, m, d);
-        /* 1970-01-01 was a Thursday: this makes 0 = Monday (ISO 8601 weeks
-         * start on Monday), the same rule prepare uses for week_of_birth. */
-        int64_t dow = ((days % 7) + 7 + 3) % 7;
-        int yy, mm, dd;
-        civil_from_days(days - dow, &yy, &mm, &dd);
-        return (size_t)snprintf(out, 11, "%04d-%02d-%02d", yy, mm, dd);
+        /* The same week as prepare's week_of_birth. */
+        int32_t mon = dl_date_week_monday(ymd);
+        return (size_t)snprintf(out, 11, "%04d-%02d-%02d", (int)(mon / 10000),
+                                (int)(mon / 100 % 100), (int)(mon % 100));
     }
     case DL_COARSEN_MONTH:
         if (!m)

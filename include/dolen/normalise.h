@@ -145,6 +145,11 @@ dl_norm_result dl_normalise_date(const char *in, size_t len, const dl_date_opts 
 /* Today's local date as YYYYMMDD: call once per run, not per row. */
 int32_t dl_date_today(void);
 
+/* The Monday of the ISO 8601 week holding YMD (YYYYMMDD), as YYYYMMDD; 0 when
+ * its month or day is 0. What prepare's week_of_birth and extract's week
+ * coarsening both mean by "week". */
+int32_t dl_date_week_monday(int32_t ymd);
+
 /* Whether Y-M-D is a real Gregorian date (1 <= M <= 12, 1 <= D <= days in month). */
 bool dl_date_valid(int32_t y, int32_t m, int32_t d);
 
