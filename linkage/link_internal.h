@@ -291,6 +291,10 @@ double dl__tf_adjust(const dl_model *m, size_t comp, const dl_tf_table *t, uint6
  * written before (DL_EINPUT with line and column when malformed or when its
  * comparisons do not match SPEC). */
 dl_status dl__model_write(const dl_model *m, const char *path, dl_error *err);
+/* As dl__model_load over LEN bytes at TEXT (not kept); PATH names it in
+ * messages. For the fuzz target. */
+dl_status dl__model_parse(const dl_spec *spec, const dl_comparator *cmp, const char *path,
+                          const char *text, size_t len, dl_model **out, dl_error *err);
 dl_status dl__model_load(const dl_spec *spec, const dl_comparator *cmp, const char *path,
                          dl_model **out, dl_error *err);
 

@@ -469,14 +469,54 @@ static dl_status load_doc(ld *c, const dl_spec *spec, dl_model *m)
 /* Model files are small (a few KB); one bigger than this is not one of ours. */
 #define MODEL_MAX_BYTES (64u << 20)
 
+dl_status dl__model_parse(const dl_spec *spec, const dl_comparator *cmp, const char *path,
+                          const char *text, size_t len, dl_model **out, dl_error *err)
+{
+    *out = NULL;
+    dl_model *m = NULL;
+    dl_status st;
+    if ((st = dl__model_new(spec, cmp, &m, err)))
+        return st;
+    m->trained = false;
+
+    ld c = {.path = path, .err = err};
+    yaml_parser_t p;
+    if (!yaml_parser_initialize(&p)) {
+        st = dl_error_set(err, DL_ENOMEM, path, 0, 0, "out of memory for the YAML parser");
+        goto done_text;
+    }
+    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+    if (!yaml_parser_load(&p, &c.doc)) {
+        const char *problem = p.problem ? p.problem : "unreadable YAML";
+        if (p.error == YAML_MEMORY_ERROR)
+            st = dl_error_set(err, DL_ENOMEM, path, 0, 0, "out of memory for the model");
+        else if (p.error == YAML_READER_ERROR)
+            st = dl_error_set(err, DL_EINPUT, path, 0, 0,
+                              "cannot read the model as text: %s (expected UTF-8)", problem);
+        else
+            st = dl_error_set(err, DL_EINPUT, path, p.problem_mark.line + 1,
+                              p.problem_mark.column + 1, "YAML syntax error: %s", problem);
+        yaml_parser_delete(&p);
+        goto done_text;
+    }
+    yaml_parser_delete(&p);
+    st = load_doc(&c, spec, m);
+    yaml_document_delete(&c.doc);
+done_text:
+    if (st) {
+        dl__model_free(m);
+        return st;
+    }
+    *out = m;
+    return DL_OK;
+}
+
 dl_status dl__model_load(const dl_spec *spec, const dl_comparator *cmp, const char *path,
                          dl_model **out, dl_error *err)
 {
     *out = NULL;
-    dl_model *m = NULL;
     char *text = NULL;
     size_t len = 0;
-    dl_status st;
     FILE *f = fopen(path, "rb");
     if (!f)
         return dl_error_os(err, errno == ENOENT ? DL_EINPUT : DL_EIO, errno, path,
@@ -509,41 +549,7 @@ dl_status dl__model_load(const dl_spec *spec, const dl_comparator *cmp, const ch
                             "model file larger than %u MiB (expected a model.yaml)",
                             MODEL_MAX_BYTES >> 20);
     }
-    if ((st = dl__model_new(spec, cmp, &m, err))) {
-        free(text);
-        return st;
-    }
-    m->trained = false;
-
-    ld c = {.path = path, .err = err};
-    yaml_parser_t p;
-    if (!yaml_parser_initialize(&p)) {
-        st = dl_error_set(err, DL_ENOMEM, path, 0, 0, "out of memory for the YAML parser");
-        goto done_text;
-    }
-    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-    if (!yaml_parser_load(&p, &c.doc)) {
-        const char *problem = p.problem ? p.problem : "unreadable YAML";
-        if (p.error == YAML_MEMORY_ERROR)
-            st = dl_error_set(err, DL_ENOMEM, path, 0, 0, "out of memory for the model");
-        else if (p.error == YAML_READER_ERROR)
-            st = dl_error_set(err, DL_EINPUT, path, 0, 0,
-                              "cannot read the model as text: %s (expected UTF-8)", problem);
-        else
-            st = dl_error_set(err, DL_EINPUT, path, p.problem_mark.line + 1,
-                              p.problem_mark.column + 1, "YAML syntax error: %s", problem);
-        yaml_parser_delete(&p);
-        goto done_text;
-    }
-    yaml_parser_delete(&p);
-    st = load_doc(&c, spec, m);
-    yaml_document_delete(&c.doc);
-done_text:
+    dl_status st = dl__model_parse(spec, cmp, path, text, len, out, err);
     free(text);
-    if (st) {
-        dl__model_free(m);
-        return st;
-    }
-    *out = m;
-    return DL_OK;
+    return st;
 }
