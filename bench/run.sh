@@ -203,7 +203,7 @@ fi
 micro_out=$work/micro.txt
 : >"$micro_out"
 if [ "$micro" = 1 ]; then
-    for b in "bench_csv_parse --size-mb 50 --runs 3" "bench_bloom" "bench_compare"; do
+    for b in "bench_token 5" "bench_csv_parse --size-mb 50 --runs 3" "bench_bloom" "bench_compare"; do
         exe=${b%% *}
         if [ -x "$build/bench/$exe" ]; then
             note "microbenchmark $b"
