@@ -318,6 +318,14 @@ static dl_status estimate_u(ctx *c, dl_error *err)
     if (st == DL_OK) {
         dl__model_set_u(c->model, c->cmp, &total);
         c->model->u_pairs = total.total;
+        uint64_t seen = 0;
+        for (uint64_t p = 0; p < np && seen < 2; p++)
+            seen += total.counts[p] != 0;
+        if (seen == 1 && total.total > 1)
+            warn(c, "every one of the %llu sampled pairs of records has the same comparison "
+                    "pattern (are the records all alike?): the model cannot tell matches "
+                    "from non-matches, and its links mean nothing",
+                 (unsigned long long)total.total);
     }
     for (size_t w = 0; w < nw && j.per_worker; w++)
         dl__histogram_free(&j.per_worker[w]);
@@ -879,7 +887,8 @@ static dl_status write_report(ctx *c, const dl_blocking *b, const scored *sc,
     dl_jw_double(&jw, round((double)c->store->bytes / 1048576.0 * 10) / 10);
     dl_jw_key(&jw, "warnings");
     dl_jw_array(&jw);
-    const dl_buf *ws[2] = {&c->model->warnings, &c->warnings};
+    /* The run's own warnings first: they say what matters most. */
+    const dl_buf *ws[2] = {&c->warnings, &c->model->warnings};
     for (int k = 0; k < 2; k++) {
         const char *p = ws[k]->data ? ws[k]->data : "";
         while (*p) {
@@ -1070,6 +1079,9 @@ dl_status dl_link_run(const dl_link_opts *o, dl_link_result *res, dl_error *err)
             else
                 res->review++;
         }
+        if (res->links == 0 && sc.pairs > 0)
+            warn(&c, "none of the %llu scored pairs reached the match threshold %g: no links",
+                 (unsigned long long)sc.pairs, s->match_threshold);
         res->records = c.store->n;
         res->pairs_scored = sc.pairs;
         res->clusters = cl.n_clusters;

@@ -322,3 +322,34 @@ Test(link, file_order_changes_no_cluster_alf_or_probability, .timeout = 300)
     tu_rmtree(dir);
     free(dir);
 }
+
+Test(link, identical_records_warn_instead_of_pretending, .timeout = 120)
+{
+    /* Sixty copies of one row: every pair agrees on everything, so no model
+     * can separate matches from non-matches. The run must finish and say so. */
+    char *dir = tu_tmpdir(), *key = key_file(dir, "k", key1);
+    char *csv = tu_join(dir, "same.csv");
+    FILE *f = fopen(csv, "w");
+    fputs("person_id,forename,surname,date_of_birth,sex,postcode,nhs_number,address,"
+          "ethnicity,care_type,assessment_date\n", f);
+    for (int i = 0; i < 60; i++)
+        fprintf(f, "P%d,Sian,Jones,07/03/1980,F,CF10 1EP,9434765919,1 Heol,White,Parent,"
+                   "01/01/2020\n", i);
+    fclose(f);
+    char *spec = tu_source("config/examples/demo.yaml");
+    char *prep = tu_join(dir, "prep"), *out = tu_join(dir, "out");
+    prepare(spec, key, "same", prep, csv);
+    char *ids = tu_join(prep, "same.ids.csv.gz");
+    char *err = NULL;
+    const char *av[] = {"link", "-s", spec, "-o", out, ids, NULL};
+    cr_assert_eq(tu_dolen(av, NULL, &err), 0, "%s", err);
+    cr_assert(strstr(err, "warnings: see"), "stderr points to the warnings: %s", err);
+    char *rp = tu_join(out, "link-report.json");
+    char *report = tu_read(rp, NULL);
+    cr_assert(strstr(report, "the model cannot tell matches from non-matches"), "%s", report);
+    cr_assert(strstr(report, "did not converge") || strstr(report, "clamped"), "%s", report);
+    free(err), free(rp), free(report), free(ids), free(prep), free(out), free(spec), free(csv);
+    free(key);
+    tu_rmtree(dir);
+    free(dir);
+}
