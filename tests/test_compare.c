@@ -595,12 +595,12 @@ Test(compare, every_kernel_counts_the_same_bits)
 
 Test(compare, batch_kernel_matches_single_calls)
 {
-    const size_t n_rec = 64, words = 16, n = 1000;
+    const size_t n_rec = 64, words = 16, n = 1003; /* not a multiple of 8: the tail too */
     uint64_t *bits = aligned_alloc(64, n_rec * words * 8);
     for (size_t w = 0; w < n_rec * words; w++)
         bits[w] = rnd64() & rnd64();
-    dl_pair pairs[1000];
-    uint32_t out[1000];
+    dl_pair pairs[1003];
+    uint32_t out[1003];
     for (size_t k = 0; k < n; k++)
         pairs[k] = (dl_pair){(uint32_t)(rnd64() % n_rec), (uint32_t)(rnd64() % n_rec)};
     for (size_t x = 0; x < 4; x++) {
