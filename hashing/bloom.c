@@ -7,6 +7,7 @@
 
 #include <openssl/crypto.h>
 
+#include "dolen/mix.h"
 #include "dolen/bloom.h"
 #include "dolen/hmac.h"
 
@@ -342,17 +343,6 @@ void dl_bloom_cache_stats(const dl_bloom_cache *c, uint64_t *hits, uint64_t *mis
         *misses = c ? c->misses : 0;
 }
 
-static uint64_t mix64(uint64_t x)
-{
-    /* splitmix64 finaliser (Steele, Lea, Flood 2014): a cheap full avalanche. */
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9u;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebu;
-    x ^= x >> 31;
-    return x;
-}
-
 /* The positions of one gram: from the cache when it fits and is there. */
 static const uint16_t *lookup(const dl_bloom_enc *e, dl_bloom_cache *c, const uint8_t *gram,
                               unsigned glen, const uint8_t *salt, size_t salt_len,
@@ -371,7 +361,7 @@ static const uint16_t *lookup(const dl_bloom_enc *e, dl_bloom_cache *c, const ui
     memcpy(key.b + 1, gram, glen);
     if (salt_len)
         memcpy(key.b + 1 + glen, salt, salt_len);
-    uint64_t h = mix64(key.w[0] ^ mix64(key.w[1] ^ mix64(key.w[2] ^ mix64(key.w[3]))));
+    uint64_t h = dl_mix64(key.w[0] ^ dl_mix64(key.w[1] ^ dl_mix64(key.w[2] ^ dl_mix64(key.w[3]))));
     size_t i = (size_t)h & c->mask;
     while (c->klen[i]) {
         if (c->klen[i] == klen && c->keys[i][0] == key.w[0] && c->keys[i][1] == key.w[1] &&

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dolen/mix.h"
 #include "linkage/block.h"
 
 typedef struct entry {
@@ -66,16 +67,6 @@ struct dl_blocking {
 
 /* ---- keys ---------------------------------------------------------------- */
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    x ^= x >> 31;
-    return x;
-}
-
 static void sort_small(uint64_t *v, size_t n)
 {
     for (size_t i = 1; i < n; i++)
@@ -109,9 +100,9 @@ static size_t record_keys(const dl_store *s, const rule_state *rs, size_t rule_i
     uint64_t all[64];
     size_t n = 0;
     for (;;) {
-        uint64_t h = mix64(0x9e3779b97f4a7c15ull * (rule_index + 1));
+        uint64_t h = dl_mix64(0x9e3779b97f4a7c15ull * (rule_index + 1));
         for (size_t t = 0; t < rs->n_terms; t++)
-            h = mix64(h ^ tok[t][idx[t]]);
+            h = dl_mix64(h ^ tok[t][idx[t]]);
         if (h == 0)
             h = 1;
         if (n < 64)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dl_config.h"
+#include "dolen/mix.h"
 #include "dolen/arena.h"
 #include "dolen/csv.h"
 #include "dolen/evaluate.h"
@@ -18,19 +19,6 @@
 
 /* ---- hashing ----------------------------------------------------------------- */
 
-/* The splitmix64 finaliser (Steele, Lea and Flood, "Fast splittable
- * pseudorandom number generators", OOPSLA 2014): every input bit reaches
- * every output bit, so hand-made ids such as 0000...0001 still spread. */
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return x;
-}
-
 /* FNV-1a over the bytes, then mixed: record ids are short, and FNV's weak
  * high bits are what the table's mask would use. */
 static uint64_t hash_bytes(uint32_t tag, const char *s, size_t len)
@@ -40,7 +28,7 @@ static uint64_t hash_bytes(uint32_t tag, const char *s, size_t len)
         h ^= (unsigned char)s[i];
         h *= 0x100000001b3ULL;
     }
-    return mix64(h ^ len);
+    return dl_mix64(h ^ len);
 }
 
 static uint64_t hash_slf(const uint8_t *p)
@@ -48,7 +36,7 @@ static uint64_t hash_slf(const uint8_t *p)
     uint64_t a, b;
     memcpy(&a, p, 8);
     memcpy(&b, p + 8, 8);
-    return mix64(a ^ mix64(b));
+    return dl_mix64(a ^ dl_mix64(b));
 }
 
 /* Grow *P (of *CAP items of SIZE bytes) to hold at least NEED items. */
@@ -162,7 +150,7 @@ static bool pairset_resize(pairset *p, size_t nslots)
     for (size_t i = 0; p->slot && i <= p->mask; i++) {
         if (!p->slot[i])
             continue;
-        size_t k = (size_t)mix64(p->slot[i]) & (nslots - 1);
+        size_t k = (size_t)dl_mix64(p->slot[i]) & (nslots - 1);
         while (s[k])
             k = (k + 1) & (nslots - 1);
         s[k] = p->slot[i];
@@ -178,7 +166,7 @@ static int pairset_add(pairset *p, uint64_t key)
 {
     if (!p->slot && !pairset_resize(p, 4096))
         return -1;
-    size_t k = (size_t)mix64(key) & p->mask;
+    size_t k = (size_t)dl_mix64(key) & p->mask;
     for (; p->slot[k]; k = (k + 1) & p->mask)
         if (p->slot[k] == key)
             return 1;

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dolen/mix.h"
 #include "dolen/arena.h"
 #include "dolen/buf.h"
 #include "dolen/csv.h"
@@ -167,18 +168,6 @@ bool dl_sdc_apply(const dl_sdc_rule *r, uint64_t count, uint64_t *shown)
 
 /* ---- hashing helpers ------------------------------------------------------------ */
 
-/* splitmix64's finaliser (Steele, Lea, Flood 2014): SLFs and ALFs are already
- * uniform, but a crafted file must not make every key share a probe chain. */
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return x;
-}
-
 static uint64_t load_be64(const uint8_t *p)
 {
     uint64_t v = 0;
@@ -311,7 +300,7 @@ typedef struct h128set {
 
 static uint64_t slf_hash(const uint8_t slf[16])
 {
-    return mix64(load_be64(slf) ^ mix64(load_be64(slf + 8)));
+    return dl_mix64(load_be64(slf) ^ dl_mix64(load_be64(slf + 8)));
 }
 
 /* ---- the run's state ------------------------------------------------------------- */
@@ -433,7 +422,7 @@ static bool rehash_clus(ctx *c)
     c->cix.slot = s;
     c->cix.cap = cap;
     for (size_t k = 0; k < c->n_clus; k++) {
-        uint64_t h = mix64(c->clus[k].alf);
+        uint64_t h = dl_mix64(c->clus[k].alf);
         s[cix_probe(c, c->clus[k].alf, h)] = SLOT_MAKE(h, k);
     }
     return true;
@@ -461,7 +450,7 @@ static rec *rec_add(ctx *c, const uint8_t slf[16])
 /* The cluster of ALF, made when new; NO_CLUSTER when out of memory. */
 static uint32_t clus_get(ctx *c, uint64_t alf)
 {
-    uint64_t h = mix64(alf);
+    uint64_t h = dl_mix64(alf);
     if (c->cix.cap) {
         uint64_t v = c->cix.slot[cix_probe(c, alf, h)];
         if (v)
@@ -480,7 +469,7 @@ static uint32_t clus_get(ctx *c, uint64_t alf)
 
 static bool clus_has(const ctx *c, uint64_t alf)
 {
-    return c->cix.cap && c->cix.slot[cix_probe(c, alf, mix64(alf))];
+    return c->cix.cap && c->cix.slot[cix_probe(c, alf, dl_mix64(alf))];
 }
 
 static bool u64set_add(u64set *s, uint64_t v)
@@ -492,7 +481,7 @@ static bool u64set_add(u64set *s, uint64_t v)
             return false;
         for (size_t k = 0; k < s->cap; k++)
             if (s->slot[k]) {
-                size_t i = mix64(s->slot[k]) & (cap - 1);
+                size_t i = dl_mix64(s->slot[k]) & (cap - 1);
                 while (n[i])
                     i = (i + 1) & (cap - 1);
                 n[i] = s->slot[k];
@@ -501,7 +490,7 @@ static bool u64set_add(u64set *s, uint64_t v)
         s->slot = n;
         s->cap = cap;
     }
-    size_t i = mix64(v) & (s->cap - 1);
+    size_t i = dl_mix64(v) & (s->cap - 1);
     while (s->slot[i] && s->slot[i] != v)
         i = (i + 1) & (s->cap - 1);
     if (!s->slot[i]) {
@@ -515,7 +504,7 @@ static bool u64set_has(const u64set *s, uint64_t v)
 {
     if (!s->cap)
         return false;
-    size_t i = mix64(v) & (s->cap - 1);
+    size_t i = dl_mix64(v) & (s->cap - 1);
     while (s->slot[i]) {
         if (s->slot[i] == v)
             return true;
@@ -548,8 +537,8 @@ static bool clear_hash(const char *s, size_t n, uint64_t h[2])
         a = (a ^ ch) * 0x100000001b3ULL;
         b = (b ^ ch) * 0x9e3779b97f4a7c15ULL;
     }
-    h[0] = mix64(a) | 1;
-    h[1] = mix64(b ^ a);
+    h[0] = dl_mix64(a) | 1;
+    h[1] = dl_mix64(b ^ a);
     return true;
 }
 

@@ -15,6 +15,7 @@
 #include <yaml.h>
 
 #include "dl_config.h"
+#include "dolen/mix.h"
 #include "dolen/arena.h"
 #include "dolen/csv.h"
 #include "dolen/evaluate.h"
@@ -846,17 +847,6 @@ static dl_status load_pairs(dl_report *r, dl_error *err)
 
 /* ---- clusters.csv.gz ------------------------------------------------------------- */
 
-static uint64_t mix64(uint64_t x)
-{
-    /* splitmix64's finaliser: ALFs are hashes already, but a spread costs
-     * nothing and guards against hand-made ids in tests. */
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-}
-
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -928,7 +918,7 @@ static dl_status load_clusters(dl_report *r, dl_error *err)
         double pr;
         if ((st = parse_number(path, &row, ix[3], &pr, err)))
             goto done;
-        size_t h = (size_t)mix64(alf) & (cap - 1);
+        size_t h = (size_t)dl_mix64(alf) & (cap - 1);
         while (slot[h] && keys[h] != alf)
             h = (h + 1) & (cap - 1);
         if (!slot[h]) {
