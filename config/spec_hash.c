@@ -45,7 +45,8 @@ static bool put_bloom(dl_buf *b, const char *prefix, const dl_bloom_opts *o)
 char *dl_spec_canonical(const dl_spec *s)
 {
     dl_buf b = DL_BUF_INIT;
-    bool ok = dl_buf_puts(&b, "dolen-spec-encoding v1\n");
+    bool ok = dl_buf_puts(&b, "dolen-spec-encoding v1\n") &&
+              dl_buf_puts(&b, "normalisation=" DL_NORMALISATION_TAG "\n");
     for (size_t i = 0; ok && i < s->n_fields; i++) {
         const dl_spec_field *f = &s->fields[i];
         ok = dl_buf_printf(&b, "field=%s\n%s.type=%s\n%s.features=", f->name, f->name,

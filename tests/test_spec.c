@@ -602,7 +602,7 @@ Test(spec, canonical_text_format)
     char *t = dl_spec_canonical(s);
     cr_assert_not_null(t);
     cr_assert_str_eq(
-        t, "dolen-spec-encoding v1\n"
+        t, "dolen-spec-encoding v1\nnormalisation=dolen-norm-1\n"
            "field=gn\ngn.type=given_name\ngn.features=token,bloom\n"
            "gn.bloom.q=2\ngn.bloom.bits=1024\ngn.bloom.k=25\ngn.bloom.padded=true\n"
            "gn.bloom.salt=\ngn.bloom.balance=false\ngn.bloom.xor_folds=0\n"

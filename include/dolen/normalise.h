@@ -21,6 +21,9 @@
 #include "dolen/error.h"
 #include "dolen/spec.h" /* DL_TOKEN_SET_MAX */
 
+/* DL_NORMALISATION_TAG (dolen/spec.h) versions what these functions output:
+ * bump it with any change to a normaliser, phonetic code or variant table. */
+
 typedef enum dl_norm_result {
     DL_NORM_OK,          /* a usable normalised value was written */
     DL_NORM_MISSING,     /* empty or only spaces/punctuation */

@@ -16,6 +16,14 @@
 #define DL_SPEC_MAX_RULE_TERMS 8   /* features in one blocking rule */
 #define DL_SPEC_MAX_COUNT_TERMS 8  /* features in one `count` level */
 
+/* The version of everything that turns a value into what is hashed: the
+ * normalisers, phonetic codes and name-variant tables (hashing/). It is a
+ * line of the canonical text the spec hash covers, so custodians running
+ * versions that would encode one person differently get different spec
+ * hashes, and link refuses to mix their files. Bump it with any change to
+ * their output. */
+#define DL_NORMALISATION_TAG "dolen-norm-1"
+
 typedef enum dl_field_type {
     DL_FT_GIVEN_NAME,
     DL_FT_SURNAME,
