@@ -62,17 +62,9 @@ static const dl_cli_opt opts[] = {
 static dl_status write_report(const char *path, const dl_eval *e, dl_error *err)
 {
     dl_buf b = DL_BUF_INIT;
-    dl_outfile *f = NULL;
     dl_status st = dl_eval_write_json(e, &b, err);
     if (st == DL_OK)
-        st = dl_outfile_create(path, 0644, &f, err);
-    if (st == DL_OK)
-        st = dl_outfile_write(f, b.data, b.len, err);
-    if (st == DL_OK) {
-        st = dl_outfile_commit(f, NULL, err);
-        f = NULL;
-    }
-    dl_outfile_abort(f);
+        st = dl_outfile_write_file(path, 0644, b.data, b.len, NULL, err);
     dl_buf_free(&b);
     return st;
 }

@@ -381,17 +381,9 @@ dl_status dl_manifest_write(const dl_manifest *m, const char *path, dl_outfile_i
                             dl_error *err)
 {
     dl_buf b = DL_BUF_INIT;
-    dl_outfile *f = NULL;
     dl_status s = dl_manifest_to_json(m, &b, err);
     if (s == DL_OK)
-        s = dl_outfile_create(path, 0644, &f, err);
-    if (s == DL_OK)
-        s = dl_outfile_write(f, b.data, b.len, err);
-    if (s == DL_OK) {
-        s = dl_outfile_commit(f, info, err);
-        f = NULL;
-    }
-    dl_outfile_abort(f);
+        s = dl_outfile_write_file(path, 0644, b.data, b.len, info, err);
     dl_buf_free(&b);
     return s;
 }

@@ -318,3 +318,17 @@ void dl_outfile_abort(dl_outfile *f)
     unlink(f->tmp);
     free_file(f);
 }
+
+dl_status dl_outfile_write_file(const char *path, unsigned mode, const void *data, size_t len,
+                                dl_outfile_info *info, dl_error *err)
+{
+    dl_outfile *f = NULL;
+    dl_status s = dl_outfile_create(path, mode, &f, err);
+    if (s == DL_OK)
+        s = dl_outfile_write(f, data, len, err);
+    if (s != DL_OK) {
+        dl_outfile_abort(f);
+        return s;
+    }
+    return dl_outfile_commit(f, info, err);
+}

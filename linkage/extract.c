@@ -1479,11 +1479,8 @@ static dl_status write_overlap(ctx *c, dl_extract_result *res, dl_outfile_info *
     }
     dl_jw_array_end(&jw);
     dl_jw_object_end(&jw);
-    if ((s = dl_jw_finish(&jw, c->err)) || (s = dl_outfile_create(json, 0644, &of, c->err)) ||
-        (s = dl_outfile_write(of, b.data, b.len, c->err)))
-        goto out;
-    s = dl_outfile_commit(of, ji, c->err);
-    of = NULL;
+    if ((s = dl_jw_finish(&jw, c->err)) == DL_OK)
+        s = dl_outfile_write_file(json, 0644, b.data, b.len, ji, c->err);
 out:
     dl_csv_writer_free(w);
     dl_outfile_abort(of);

@@ -116,15 +116,7 @@ dl_status dl__model_write(const dl_model *m, const char *path, dl_error *err)
         dl_buf_free(&b);
         return dl_error_set(err, DL_ENOMEM, path, 0, 0, "out of memory writing the model");
     }
-    dl_outfile *f = NULL;
-    dl_status st = dl_outfile_create(path, 0644, &f, err);
-    if (st == DL_OK)
-        st = dl_outfile_write(f, b.data, b.len, err);
-    if (st == DL_OK) {
-        st = dl_outfile_commit(f, NULL, err);
-        f = NULL;
-    }
-    dl_outfile_abort(f);
+    dl_status st = dl_outfile_write_file(path, 0644, b.data, b.len, NULL, err);
     dl_buf_free(&b);
     return st;
 }

@@ -40,6 +40,12 @@ uint64_t dl_outfile_bytes(const dl_outfile *f);
  * the temporary file is removed and PATH is untouched. */
 dl_status dl_outfile_commit(dl_outfile *f, dl_outfile_info *info, dl_error *err) DL_MUST_CHECK;
 
+/* The LEN bytes at DATA as the whole content of PATH: create (MODE), write,
+ * commit, with *INFO (may be NULL) filled as by dl_outfile_commit(). On
+ * failure nothing is left under PATH's temporary or final name. */
+dl_status dl_outfile_write_file(const char *path, unsigned mode, const void *data, size_t len,
+                                dl_outfile_info *info, dl_error *err) DL_MUST_CHECK;
+
 /* Remove the temporary file and free F. NULL is a no-op. Cannot fail. */
 void dl_outfile_abort(dl_outfile *f);
 
