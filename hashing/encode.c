@@ -208,31 +208,6 @@ static void cell_add_value(dl_encode_ctx *c, size_t col, const char *v, size_t n
         cell_add(&c->cells[col], token_of(c, col, v, n));
 }
 
-/* V (0 <= V < 10^W) as exactly W decimal digits, zero-padded: "%0Wd" without
- * the cost of printf on the hot path. */
-static size_t put_padded(char *out, unsigned v, size_t w)
-{
-    for (size_t i = w; i-- > 0;) {
-        out[i] = (char)('0' + v % 10);
-        v /= 10;
-    }
-    return w;
-}
-
-/* V >= 0 in decimal, as "%d" writes it. */
-static size_t put_uint(char *out, unsigned v)
-{
-    char tmp[12];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    return n;
-}
-
 /* The letters of a name without its spaces, for the phonetic codes: "MARY
  * ANNE" is coded as MARYANNE, so a name's code does not depend on spacing. */
 static size_t letters_only(const dl_name_norm *nm, char *out)
@@ -283,7 +258,7 @@ static void normalise_field(const dl_encoder *e, size_t f, const char *v, size_t
 static size_t date_text(int32_t d, char *buf)
 {
     if (d >= 0 && d <= 99999999)
-        return put_padded(buf, (unsigned)d, 8);
+        return dl_dec_padded((unsigned)d, 8, buf);
     return (size_t)snprintf(buf, 16, "%08d", (int)d);
 }
 
@@ -302,7 +277,7 @@ static size_t salt_value(const dl_encoder *e, const dl_encode_ctx *c, size_t f, 
     case DL_FT_DATE: {
         int y = (int)(nv->date / 10000);
         if (y >= 0 && y <= 9999)
-            return put_padded(buf, (unsigned)y, 4);
+            return dl_dec_padded((unsigned)y, 4, buf);
         return (size_t)snprintf(buf, 16, "%04d", y);
     }
     case DL_FT_SEX:
@@ -428,25 +403,25 @@ static void date_features(dl_encode_ctx *c, size_t col, dl_feature_kind kind, in
     switch (kind) {
     case DL_FEAT_TOKEN:
         if (m && day)
-            n = put_padded(buf, (unsigned)d, 8);
+            n = dl_dec_padded((unsigned)d, 8, buf);
         break;
     case DL_FEAT_YEAR:
-        n = put_padded(buf, (unsigned)y, 4);
+        n = dl_dec_padded((unsigned)y, 4, buf);
         break;
     case DL_FEAT_MONTH:
         if (m)
-            n = put_padded(buf, (unsigned)m, 2);
+            n = dl_dec_padded((unsigned)m, 2, buf);
         break;
     case DL_FEAT_DAY:
         if (day)
-            n = put_padded(buf, (unsigned)day, 2);
+            n = dl_dec_padded((unsigned)day, 2, buf);
         break;
     case DL_FEAT_SWAP:
         /* Day and month in canonical order: 1980-03-07 and 1980-07-03 agree. */
         if (m && day) {
-            n = put_padded(buf, (unsigned)y, 4);
-            n += put_padded(buf + n, (unsigned)(m < day ? m : day), 2);
-            n += put_padded(buf + n, (unsigned)(m < day ? day : m), 2);
+            n = dl_dec_padded((unsigned)y, 4, buf);
+            n += dl_dec_padded((unsigned)(m < day ? m : day), 2, buf + n);
+            n += dl_dec_padded((unsigned)(m < day ? day : m), 2, buf + n);
         }
         break;
     case DL_FEAT_YEAR_PM1:
@@ -454,10 +429,10 @@ static void date_features(dl_encode_ctx *c, size_t col, dl_feature_kind kind, in
          * years: two years differ by at most one exactly when they share a
          * bucket in one of the two (docs/spec.md). */
         buf[0] = 'E';
-        n = 1 + put_uint(buf + 1, (unsigned)(y >> 1));
+        n = 1 + dl_dec_u64((unsigned)(y >> 1), buf + 1);
         cell_add_value(c, col, buf, n);
         buf[0] = 'O';
-        n = 1 + put_uint(buf + 1, (unsigned)((y + 1) >> 1));
+        n = 1 + dl_dec_u64((unsigned)((y + 1) >> 1), buf + 1);
         break;
     default:
         break;

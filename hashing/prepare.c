@@ -170,30 +170,6 @@ static void count_reason(reason_count *rc, size_t *n, const char *reason, uint64
 
 /* ---- the SLF ---------------------------------------------------------- */
 
-/* V in decimal, as "%llu" writes it; returns the length (at most 20). */
-static size_t put_u64(char *out, uint64_t v)
-{
-    char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    return n;
-}
-
-/* V (0 <= V < 10^W) as exactly W digits, zero-padded ("%0Wd"). */
-static size_t put_padded(char *out, unsigned v, size_t w)
-{
-    for (size_t i = w; i-- > 0;) {
-        out[i] = (char)('0' + v % 10);
-        v /= 10;
-    }
-    return w;
-}
-
 /* SLF = the first 16 bytes, in hex, of HMAC-SHA256 under a run key of
  * "DATASET:RECORD". The run key is random, or from --seed for reproducible
  * tests; either way the SLF reveals nothing about the person. */
@@ -204,7 +180,7 @@ static void make_slf(const run *r, uint64_t record, char out[33])
     char msg[128];
     size_t n = r->slf_prefix_len;
     memcpy(msg, r->slf_prefix, n);
-    n += put_u64(msg + n, record);
+    n += dl_dec_u64(record, msg + n);
     uint8_t mac[32];
     dl_hmac(&r->slf_key, msg, n, mac);
     dl_hex_encode(mac, 16, out);
@@ -221,11 +197,11 @@ size_t dl__week_of(int32_t ymd, char out[11])
     int y = mon / 10000, m = mon / 100 % 100, d = mon % 100;
     if (y < 0 || y > 9999)
         return (size_t)snprintf(out, 11, "%04d-%02d-%02d", y, m, d);
-    put_padded(out, (unsigned)y, 4);
+    dl_dec_padded((unsigned)y, 4, out);
     out[4] = '-';
-    put_padded(out + 5, (unsigned)m, 2);
+    dl_dec_padded((unsigned)m, 2, out + 5);
     out[7] = '-';
-    put_padded(out + 8, (unsigned)d, 2);
+    dl_dec_padded((unsigned)d, 2, out + 8);
     out[10] = '\0';
     return 10;
 }
@@ -267,7 +243,7 @@ static bool append_content(const run *r, const chunk *c, dl_buf *b, const row_me
         int32_t d = enc->dates[s->derive_year_of_birth];
         int y = (int)(d / 10000);
         size_t n = !d                        ? 0
-                   : y >= 0 && y <= 9999 ? put_padded(tmp, (unsigned)y, 4)
+                   : y >= 0 && y <= 9999 ? dl_dec_padded((unsigned)y, 4, tmp)
                                              : (size_t)snprintf(tmp, sizeof tmp, "%04d", y);
         if (!dl_buf_putc(b, r->delim) || !dl_buf_append(b, tmp, n))
             return false;

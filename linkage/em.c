@@ -14,18 +14,6 @@
  * every pattern is fixed and EM cannot move again. */
 #define PASS_LAMBDA_MIN 1e-9
 
-static void warn(dl_model *m, const char *fmt, ...) DL_PRINTF(2, 3);
-
-static void warn(dl_model *m, const char *fmt, ...)
-{
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    (void)(dl_buf_puts(&m->warnings, line) && dl_buf_putc(&m->warnings, '\n'));
-}
-
 /* Scratch of one pass: the non-empty patterns, decoded once, so an iteration
  * costs (non-empty patterns x comparisons) whatever the number of pairs. */
 typedef struct em_work {
@@ -236,16 +224,16 @@ dl_status dl__em_pass(dl_model *m, const dl_comparator *cmp, const dl_histogram 
     ps.lambda = lam;
 
     if (w.k == 0)
-        warn(m, "training rule '%s': no pairs (this pass estimates nothing)", ps.rule);
+        dl__model_warn(m, "training rule '%s': no pairs (this pass estimates nothing)", ps.rule);
     else if (!ps.converged)
-        warn(m,
+        dl__model_warn(m,
              "training rule '%s': EM did not converge in %u iterations (last change "
              "%.3g, tolerance %.3g)",
              ps.rule, ps.iterations, ps.trace[ps.iterations - 1], tol);
     if (n_est == 0)
-        warn(m, "training rule '%s': uses every comparison, estimates none", ps.rule);
+        dl__model_warn(m, "training rule '%s': uses every comparison, estimates none", ps.rule);
     if (w.k > 0 && (lam <= PASS_LAMBDA_MIN || lam >= 1 - PASS_LAMBDA_MIN))
-        warn(m, "training rule '%s': lambda at its bound %.3g", ps.rule, lam);
+        dl__model_warn(m, "training rule '%s': lambda at its bound %.3g", ps.rule, lam);
 
     m->passes[m->n_passes++] = ps;
     work_free(&w);

@@ -227,6 +227,8 @@ void dl__histogram_free(dl_histogram *h);
 dl_status dl__model_new(const dl_spec *spec, const dl_comparator *cmp, dl_model **out,
                         dl_error *err);
 void dl__model_free(dl_model *m);
+/* Append one line to m->warnings (advisory: lost if memory runs out). */
+void dl__model_warn(dl_model *m, const char *fmt, ...) DL_PRINTF(2, 3);
 /* Product of the comparisons' n_levels: the patterns of the model's shape. */
 uint64_t dl__model_n_patterns(const dl_model *m);
 

@@ -15,10 +15,8 @@
  * infinite. 1e-12 is below one match in 10^6 x 10^6 pairs. */
 #define LAMBDA_MIN 1e-12
 
-static void warn(dl_model *m, const char *fmt, ...) DL_PRINTF(2, 3);
-
 /* Warnings are advisory: when memory runs out one is lost, nothing else. */
-static void warn(dl_model *m, const char *fmt, ...)
+void dl__model_warn(dl_model *m, const char *fmt, ...)
 {
     char line[512];
     va_list ap;
@@ -187,7 +185,7 @@ void dl__model_set_u(dl_model *m, const dl_comparator *cmp, const dl_histogram *
         if (nonnull == 0) {
             for (size_t v = 1; v < mc->n_levels; v++)
                 mc->u[v] = 1.0 / (double)(mc->n_levels - 1);
-            warn(m, "comparison '%s': no random pair had both values (u left uniform)",
+            dl__model_warn(m, "comparison '%s': no random pair had both values (u left uniform)",
                  mc->name);
             continue;
         }
@@ -200,7 +198,7 @@ void dl__model_set_u(dl_model *m, const dl_comparator *cmp, const dl_histogram *
             double k = (double)mc->u_count[v];
             if (mc->u_count[v] == 0) {
                 k = 0.5;
-                warn(m,
+                dl__model_warn(m,
                      "comparison '%s' level '%s': not seen in %llu random pairs "
                      "(u set to half a pair)",
                      mc->name, mc->labels[v], (unsigned long long)nonnull);
@@ -228,7 +226,7 @@ void dl__model_finish(dl_model *m, double expected_matches, double total_pairs)
         if (passes == 0) {
             for (size_t v = 0; v < mc->n_levels; v++)
                 mc->m_fixed[v] = true;
-            warn(m,
+            dl__model_warn(m,
                  "comparison '%s': used by every training rule, m never estimated "
                  "(start values kept; add a training rule without it)",
                  mc->name);
@@ -251,10 +249,10 @@ void dl__model_finish(dl_model *m, double expected_matches, double total_pairs)
     }
     double lambda = total_pairs > 0 ? expected_matches / total_pairs : 0;
     if (!(lambda >= LAMBDA_MIN)) { /* also NaN */
-        warn(m, "lambda %.3g below %.0e: clamped (no matches expected?)", lambda, LAMBDA_MIN);
+        dl__model_warn(m, "lambda %.3g below %.0e: clamped (no matches expected?)", lambda, LAMBDA_MIN);
         lambda = LAMBDA_MIN;
     } else if (lambda > 1 - LAMBDA_MIN) {
-        warn(m, "lambda %.3g above 1 - %.0e: clamped", lambda, LAMBDA_MIN);
+        dl__model_warn(m, "lambda %.3g above 1 - %.0e: clamped", lambda, LAMBDA_MIN);
         lambda = 1 - LAMBDA_MIN;
     }
     m->lambda = lambda;
