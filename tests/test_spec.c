@@ -633,13 +633,45 @@ Test(spec, example_demo_loads)
     cr_assert_eq(s->link_type, DL_LINK_AND_DEDUPE);
     cr_assert_eq(s->n_fields, 6);
     cr_assert_str_eq(s->fields[0].column, "forename");
-    cr_assert_eq(s->fields[0].n_features, 7);
+    cr_assert_eq(s->fields[0].n_features, 5);
     cr_assert_eq(s->n_rules, 5);
     cr_assert_eq(s->n_comparisons, 6);
     cr_assert_eq(s->derive_week_of_birth, 2);
     cr_assert_eq(s->derive_sex, 3);
     for (size_t i = 0; i < s->n_keep; i++)
         cr_assert_str_neq(s->keep[i], "address");
+    dl_spec_free(s);
+}
+
+static bool ref_is(dl_feature_ref r, size_t field, dl_feature_kind kind)
+{
+    return r.field == field && r.kind == kind;
+}
+
+/* Data minimisation: every feature the demo spec encodes is read by a
+ * comparison level, a tf adjustment or a blocking rule. A feature nothing
+ * reads would leave the custodian for no use. */
+Test(spec, example_demo_encodes_only_what_link_reads)
+{
+    dl_spec *s = load_example("config/examples/demo.yaml");
+    for (size_t f = 0; f < s->n_fields; f++) {
+        for (size_t x = 0; x < s->fields[f].n_features; x++) {
+            dl_feature_kind k = s->fields[f].features[x];
+            bool used = false;
+            for (size_t c = 0; c < s->n_comparisons && !used; c++) {
+                const dl_spec_comparison *cmp = &s->comparisons[c];
+                used = cmp->has_tf && ref_is(cmp->tf_feature, f, k);
+                for (size_t l = 0; l < cmp->n_levels && !used; l++)
+                    for (size_t t = 0; t < cmp->levels[l].n_terms; t++)
+                        used |= ref_is(cmp->levels[l].terms[t], f, k);
+            }
+            for (size_t r = 0; r < s->n_rules && !used; r++)
+                for (size_t t = 0; t < s->rules[r].n_terms; t++)
+                    used |= ref_is(s->rules[r].terms[t], f, k);
+            cr_expect(used, "feature %zu of field %s is encoded but never read", x,
+                      s->fields[f].name);
+        }
+    }
     dl_spec_free(s);
 }
 
