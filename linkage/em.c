@@ -14,6 +14,9 @@
  * every pattern is fixed and EM cannot move again. */
 #define PASS_LAMBDA_MIN 1e-9
 
+/* Expected matches a level is given at the least in an M-step (see there). */
+#define M_UNSEEN 0.5
+
 /* Scratch of one pass: the non-empty patterns, decoded once, so an iteration
  * costs (non-empty patterns x comparisons) whatever the number of pairs. */
 typedef struct em_work {
@@ -193,9 +196,20 @@ dl_status dl__em_pass(dl_model *m, const dl_comparator *cmp, const dl_histogram 
                 memcpy(nx, cur, m->comp[c].n_levels * sizeof *nx);
                 continue;
             }
+            /* A level with under half an expected match counts as half a
+             * match, as u counts an unseen level as half a pair: evidence
+             * against a match in proportion to how many matches trained it,
+             * not the fixed floor's -20 bits that vetoes any pair showing it
+             * (a move to another district of the same area, say). */
+            den = 0;
+            for (size_t v = 1; v < m->comp[c].n_levels; v++) {
+                double a = w.acc[offs[c] + v];
+                nx[v] = a < M_UNSEEN ? M_UNSEEN : a;
+                den += nx[v];
+            }
             nx[0] = 0;
             for (size_t v = 1; v < m->comp[c].n_levels; v++)
-                nx[v] = w.acc[offs[c] + v] / den;
+                nx[v] /= den;
             floor_m(nx, m->comp[c].n_levels);
             for (size_t v = 1; v < m->comp[c].n_levels; v++) {
                 double d = fabs(nx[v] - cur[v]);

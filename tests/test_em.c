@@ -172,6 +172,33 @@ Test(em, recovers_m_and_lambda_large_lambda)
     dl__histogram_free(&h);
 }
 
+/* A level no pair shows (postcode "sector": every pattern with it removed)
+ * gets half an expected match, not the fixed floor: evidence against a match
+ * that other agreements can still outweigh. */
+Test(em, level_no_pair_shows_counts_half_a_match)
+{
+    dl_histogram h;
+    simulate(&h, 1000000, 0.01, -1, 1);
+    const uint32_t radix = (uint32_t)(NL[0] * NL[1] * NL[2]); /* of comparison pc */
+    for (uint32_t p = 0; p < h.n_patterns; p++)
+        if (p / radix % NL[3] == 2) {
+            h.total -= h.counts[p];
+            h.counts[p] = 0;
+        }
+    dl_error e = DL_ERROR_INIT;
+    cr_assert_eq(dl__em_pass(model, NULL, &h, NULL, "all", 500, 1e-7, &e), DL_OK);
+    const dl_em_pass *ps = &model->passes[0];
+    const size_t off = NL[0] + NL[1] + NL[2];
+    /* Matches with a postcode: the pass's own estimate. */
+    double matches = ps->lambda * (double)h.total * (1 - P_NULL);
+    double m_sector = ps->m[off + 2];
+    cr_assert_gt(m_sector, 10 * DL_MODEL_FLOOR, "m %g", m_sector);
+    cr_assert(fabs(m_sector * matches - 0.5) < 0.05, "m %g: %g expected matches", m_sector,
+              m_sector * matches);
+    cr_assert(fabs(ps->m[off + 1] + ps->m[off + 2] + ps->m[off + 3] - 1) < 1e-12);
+    dl__histogram_free(&h);
+}
+
 Test(em, fixed_comparison_left_out_and_untouched)
 {
     /* As if blocked on dob.token: dob agrees on every pair. */
