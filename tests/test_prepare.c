@@ -362,6 +362,66 @@ Test(prepare, same_seed_same_bytes_at_1_and_2_threads, .timeout = 120)
     free(dir), free(key), free(d1), free(d2), free(spec), free(csv);
 }
 
+/* The SLFs of a file, one per data row (the first field), in order. */
+static size_t slfs_of(const char *path, char (**out)[33])
+{
+    char *text = read_any(path, NULL);
+    size_t rows = count_lines(text) - 1, n = 0;
+    char(*v)[33] = calloc(rows ? rows : 1, sizeof *v);
+    for (const char *p = strchr(text, '\n') + 1; *p; p = strchr(p, '\n') + 1) {
+        cr_assert(strcspn(p, ",\n") == 32, "an SLF is 32 hex digits");
+        memcpy(v[n], p, 32);
+        v[n++][32] = '\0';
+    }
+    free(text);
+    *out = v;
+    return n;
+}
+
+static int cmp_slf(const void *a, const void *b)
+{
+    return memcmp(a, b, 32);
+}
+
+/* SLFs come from one AES-128-CTR keystream per run: every row gets its own,
+ * the same record gets the same one at any thread count (above), and two
+ * datasets prepared with one seed share none (the dataset is in the key). */
+Test(prepare, slfs_unique_and_unrelated_across_datasets, .timeout = 120)
+{
+    setenv("SOURCE_DATE_EPOCH", "1767225600", 1);
+    char *dir = tu_tmpdir(), *key = key_file(dir);
+    char *spec = tu_source("config/examples/febrl.yaml");
+    char *csv = tu_data("febrl/dataset3.csv");
+    cr_assert_eq(prepare(spec, key, "a", dir, "2", csv, NULL), 0);
+    cr_assert_eq(prepare(spec, key, "b", dir, "1", csv, NULL), 0);
+    char *pa = out_path(dir, "a", ".ids.csv.gz"), *pb = out_path(dir, "b", ".ids.csv.gz");
+    char *pm = out_path(dir, "a", ".slfmap.csv.gz");
+    char(*a)[33], (*b)[33], (*m)[33];
+    size_t na = slfs_of(pa, &a), nb = slfs_of(pb, &b);
+    cr_assert(na > 1000 && na == nb, "%zu and %zu rows", na, nb);
+    /* The slfmap holds id,slf: compare its SLF column with the ids file. */
+    char *map = read_any(pm, NULL);
+    size_t nm = 0;
+    m = calloc(na, sizeof *m);
+    for (const char *p = strchr(map, '\n') + 1; *p && nm < na; p = strchr(p, '\n') + 1) {
+        const char *c = strchr(p, ',');
+        memcpy(m[nm], c + 1, 32);
+        m[nm++][32] = '\0';
+    }
+    cr_assert_eq(nm, na);
+    for (size_t i = 0; i < na; i++)
+        cr_assert_str_eq(m[i], a[i], "row %zu: slfmap and ids disagree", i + 1);
+    char(*all)[33] = calloc(na + nb, sizeof *all);
+    memcpy(all, a, na * sizeof *a);
+    memcpy(all + na, b, nb * sizeof *b);
+    qsort(all, na + nb, sizeof *all, cmp_slf);
+    for (size_t i = 1; i < na + nb; i++)
+        cr_assert(memcmp(all[i - 1], all[i], 32) != 0, "SLF %s twice", all[i]);
+    tu_rmtree(dir);
+    free(a), free(b), free(m), free(all), free(map), free(pa), free(pb), free(pm);
+    free(dir), free(key), free(spec), free(csv);
+}
+
 Test(prepare, missing_column_is_an_error_naming_the_spec_line)
 {
     char *dir = tu_tmpdir(), *key = key_file(dir);

@@ -74,6 +74,16 @@ void dl__gz_set_block(dl_gz_reader *r, size_t n);
 dl_status dl_gz_compress_member(const void *src, size_t len, dl_buf *out,
                                 dl_error *err) DL_MUST_CHECK;
 
+/* As dl_gz_compress_member(), with dolen's own encoder (common/deflate_fast.c)
+ * instead of the library's: LZ77 matches only of whole repeated fields of
+ * CSV (runs between ',', ' ' and newline), the rest Huffman-coded literals.
+ * For text of random tokens (prepare's ids and slfmap files) it is about as
+ * small as ISA-L level 1 at ~1.7x its speed; on text that repeats within
+ * fields it is much bigger. Standard gzip, the same bytes on every build
+ * (with or without ISA-L). Allocates ~150 KB of work memory per call. */
+dl_status dl_gz_compress_member_fast(const void *src, size_t len, dl_buf *out,
+                                     dl_error *err) DL_MUST_CHECK;
+
 /* A gzip stream writer over F (borrowed; the caller commits or aborts it).
  * Content is cut every DL_GZ_CHUNK bytes and each chunk is written as its own
  * member, so output bytes depend only on the content and on where

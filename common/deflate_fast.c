@@ -1,0 +1,630 @@
+/* deflate_fast.c: a deflate encoder for delimited text of random tokens.
+ * Part of common/; prepare's output chunks go through it. They are mostly
+ * random hex tokens and base64 of sparse filters, where a general LZ77 search
+ * (ISA-L level 1) spends most of its time finding nothing. What repeats there
+ * is whole fields (a sex, month or area token seen a few rows up), so only
+ * field starts are looked up, in one hash table of recent fields; the rest
+ * is Huffman-coded literals from each block's own histogram. This keeps
+ * level 1's file size within a few per cent at about three times its speed
+ * (bench/results/2026-11-23-prepare.md has the measurements).
+ *
+ * Format: RFC 1951. Section 3.2.5 for length and distance codes, 3.2.7 for
+ * the dynamic block header (code-length alphabet, its permuted order, the
+ * run-length codes 16/17/18), 3.2.2 for canonical codes, 3.2.4 for stored
+ * blocks. */
+#include <stdbool.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+#include <stdlib.h>
+#include <string.h>
+
+#include "deflate_fast.h"
+
+#define LL_SYMS 286           /* literals 0..255, end of block 256, lengths 257..285 */
+#define EOB 256
+#define D_SYMS 30
+#define MAX_BITS 15           /* longest literal/length or distance code (3.2.7) */
+#define CL_SYMS 19
+#define CL_MAX_BITS 7         /* code-length codes have 3-bit lengths */
+#define HUFF_MAX_SYMS 288
+#define STORED_MAX 65535      /* bytes in one stored block (3.2.4) */
+#define WINDOW 32768          /* farthest match distance */
+#define MAX_MATCH 258
+/* Shorter fields are left as literals: a match costs ~20-30 bits, about
+ * what 5-6 literals of hex or base64 cost. */
+#define MIN_FIELD 8
+/* Input per block: small enough that its three passes (fields, histogram,
+ * codes) run in L2 cache and the codes follow the data; big enough that the
+ * block header (~100 bytes) is noise. */
+#define SEG ((size_t)1 << 17)
+/* Matches start at fields of >= MIN_FIELD bytes plus a separator. */
+#define MAX_MATCHES (SEG / (MIN_FIELD + 1) + 1)
+#define HASH_BITS 12
+
+/* ---- bits, least significant first (3.1.1) -------------------------------- */
+
+typedef struct bitw {
+    uint8_t *p;
+    uint64_t buf;
+    unsigned cnt; /* bits in buf not yet past p; at most 7 after a flush */
+} bitw;
+
+static inline void store64(uint8_t *p, uint64_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(p, &v, 8);
+#else
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+#endif
+}
+
+/* Store all 64 bits and move past the whole bytes: one unaligned store
+ * instead of a loop; the bytes past the whole ones are rewritten later. */
+static inline void flush(bitw *w)
+{
+    store64(w->p, w->buf);
+    unsigned bytes = w->cnt >> 3;
+    w->p += bytes;
+    w->buf >>= 8 * bytes; /* cnt <= 63, so at most 56 */
+    w->cnt &= 7;
+}
+
+/* V (N <= 16 bits) after what is there; flushed at once (header only). */
+static void put(bitw *w, uint32_t v, unsigned n)
+{
+    w->buf |= (uint64_t)v << w->cnt;
+    w->cnt += n;
+    flush(w);
+}
+
+/* ---- Huffman code lengths ----------------------------------------------- */
+
+typedef struct leaf {
+    uint64_t w;
+    uint16_t sym;
+} leaf;
+
+static int leaf_cmp(const void *a, const void *b)
+{
+    const leaf *x = a, *y = b;
+    if (x->w != y->w)
+        return x->w < y->w ? -1 : 1;
+    return x->sym < y->sym ? -1 : x->sym > y->sym; /* ties by symbol: deterministic */
+}
+
+/* Unlimited Huffman lengths of the M (>= 2) leaves sorted by weight, by the
+ * two-queue method (van Leeuwen 1976): merged nodes come out in
+ * non-decreasing weight, so no heap is needed. Returns the longest. */
+static unsigned huffman_depths(const leaf *lv, size_t m, uint8_t *len)
+{
+    uint64_t nw[2 * HUFF_MAX_SYMS];
+    uint16_t parent[2 * HUFF_MAX_SYMS];
+    uint8_t depth[2 * HUFF_MAX_SYMS];
+    for (size_t i = 0; i < m; i++)
+        nw[i] = lv[i].w;
+    size_t li = 0, ii = m, next = m;
+    while (next < 2 * m - 1) {
+        size_t pick[2];
+        for (int k = 0; k < 2; k++) {
+            /* A leaf before an internal node of equal weight: shallower trees. */
+            if (li < m && (ii >= next || nw[li] <= nw[ii]))
+                pick[k] = li++;
+            else
+                pick[k] = ii++;
+        }
+        nw[next] = nw[pick[0]] + nw[pick[1]];
+        parent[pick[0]] = parent[pick[1]] = (uint16_t)next;
+        next++;
+    }
+    /* Parents are made after their children, so walking down from the
+     * root in reverse order of creation sees every parent first. */
+    unsigned max = 0;
+    depth[2 * m - 2] = 0;
+    for (size_t i = 2 * m - 2; i-- > 0;) {
+        depth[i] = (uint8_t)(depth[parent[i]] + 1);
+        if (i < m) {
+            len[lv[i].sym] = depth[i];
+            if (depth[i] > max)
+                max = depth[i];
+        }
+    }
+    return max;
+}
+
+void dl__huffman_lengths(const uint64_t *freq, size_t n, unsigned limit, uint8_t *len)
+{
+    leaf lv[HUFF_MAX_SYMS];
+    size_t m = 0;
+    memset(len, 0, n);
+    for (size_t i = 0; i < n; i++)
+        if (freq[i])
+            lv[m++] = (leaf){freq[i], (uint16_t)i};
+    /* A code of one symbol is incomplete, which inflaters may refuse: give
+     * the first unused symbols a code too. */
+    for (size_t i = 0; m < 2 && i < n; i++)
+        if (!freq[i])
+            lv[m++] = (leaf){1, (uint16_t)i};
+    /* Too deep: flatten the weights and build again. Halving (keeping each
+     * at least 1) lets rare symbols climb; it ends, at the latest, with all
+     * weights 1 and depths ceil(log2 m) <= LIMIT. Rare on real data. */
+    for (;;) {
+        qsort(lv, m, sizeof *lv, leaf_cmp);
+        if (huffman_depths(lv, m, len) <= limit)
+            return;
+        for (size_t i = 0; i < m; i++)
+            lv[i].w = (lv[i].w >> 1) | 1;
+    }
+}
+
+/* Canonical codes (RFC 1951 3.2.2), bit-reversed, as deflate sends Huffman
+ * codes starting from their most significant bit into an LSB-first stream. */
+static void canonical_codes(const uint8_t *len, size_t n, uint16_t *code)
+{
+    unsigned count[MAX_BITS + 1] = {0}, next[MAX_BITS + 1];
+    for (size_t i = 0; i < n; i++)
+        count[len[i]]++;
+    count[0] = 0;
+    unsigned c = 0;
+    for (unsigned b = 1; b <= MAX_BITS; b++) {
+        c = (c + count[b - 1]) << 1;
+        next[b] = c;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!len[i]) {
+            code[i] = 0;
+            continue;
+        }
+        unsigned v = next[len[i]]++, r = 0;
+        for (unsigned b = 0; b < len[i]; b++)
+            r |= ((v >> b) & 1u) << (len[i] - 1 - b);
+        code[i] = (uint16_t)r;
+    }
+}
+
+
+/* ---- length and distance symbols (3.2.5) -------------------------------- */
+
+/* X >= 1. */
+static inline unsigned floor_log2(unsigned x)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return 31u - (unsigned)__builtin_clz(x);
+#else
+    unsigned r = 0;
+    while (x >>= 1)
+        r++;
+    return r;
+#endif
+}
+
+/* The symbol of match length LEN (3..258), its extra bits and their count. */
+static unsigned length_sym(unsigned len, unsigned *extra, unsigned *nextra)
+{
+    if (len == MAX_MATCH) {
+        *extra = *nextra = 0;
+        return 285;
+    }
+    unsigned x = len - 3;
+    if (x < 8) {
+        *extra = *nextra = 0;
+        return 257 + x;
+    }
+    /* Codes 265..284 come four to each extra-bit count from 1 to 5. */
+    unsigned nb = floor_log2(x);
+    *nextra = nb - 2;
+    *extra = x & ((1u << (nb - 2)) - 1);
+    return 257 + 4 * (nb - 1) + ((x >> (nb - 2)) & 3);
+}
+
+/* The symbol of distance D (1..32768), its extra bits and their count. */
+static unsigned dist_sym(unsigned d, unsigned *extra, unsigned *nextra)
+{
+    unsigned x = d - 1;
+    if (x < 4) {
+        *extra = *nextra = 0;
+        return x;
+    }
+    /* Codes 4..29 come two to each extra-bit count from 1 to 13. */
+    unsigned nb = floor_log2(x);
+    *nextra = nb - 1;
+    *extra = x & ((1u << (nb - 1)) - 1);
+    return 2 * nb + ((x >> (nb - 1)) & 1);
+}
+
+/* ---- the block header (3.2.7) ------------------------------------------- */
+
+/* RFC 1951 3.2.7: the order code-length code lengths are sent in. */
+static const uint8_t cl_order[CL_SYMS] = {16, 17, 18, 0, 8,  7, 9,  6, 10, 5,
+                                          11, 4,  12, 3, 13, 2, 14, 1, 15};
+
+typedef struct cl_item {
+    uint8_t sym, extra;
+} cl_item;
+
+/* Run-length code the N lengths L into ITEMS; returns their count. 16
+ * repeats the previous length 3-6 times, 17 gives 3-10 zeros, 18 11-138. */
+static size_t rle_lengths(const uint8_t *l, size_t n_len, cl_item *items)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < n_len;) {
+        uint8_t v = l[i];
+        size_t run = 1;
+        while (i + run < n_len && l[i + run] == v)
+            run++;
+        i += run;
+        if (v == 0) {
+            while (run >= 11) {
+                size_t r = run < 138 ? run : 138;
+                items[n++] = (cl_item){18, (uint8_t)(r - 11)};
+                run -= r;
+            }
+            if (run >= 3) {
+                items[n++] = (cl_item){17, (uint8_t)(run - 3)};
+                run = 0;
+            }
+        } else {
+            items[n++] = (cl_item){v, 0};
+            run--;
+            while (run >= 3) {
+                size_t r = run < 6 ? run : 6;
+                items[n++] = (cl_item){16, (uint8_t)(r - 3)};
+                run -= r;
+            }
+        }
+        while (run--)
+            items[n++] = (cl_item){v, 0};
+    }
+    return n;
+}
+
+/* Write BFINAL, BTYPE = dynamic and the code lengths of both alphabets. With
+ * no distance codes, one of length zero is sent: RFC 1951 3.2.7 reserves it
+ * for "no distance codes used at all (the data is all literals)". */
+static void write_header(bitw *w, bool final, const uint8_t *ll_len, const uint8_t *d_len)
+{
+    size_t hlit = LL_SYMS, hdist = D_SYMS;
+    while (hlit > 257 && ll_len[hlit - 1] == 0)
+        hlit--;
+    while (hdist > 1 && d_len[hdist - 1] == 0)
+        hdist--;
+    uint8_t l[LL_SYMS + D_SYMS];
+    memcpy(l, ll_len, hlit);
+    memcpy(l + hlit, d_len, hdist);
+    cl_item items[LL_SYMS + D_SYMS];
+    size_t n_items = rle_lengths(l, hlit + hdist, items);
+    uint64_t cl_freq[CL_SYMS] = {0};
+    for (size_t i = 0; i < n_items; i++)
+        cl_freq[items[i].sym]++;
+    uint8_t cl_len[CL_SYMS];
+    uint16_t cl_code[CL_SYMS];
+    dl__huffman_lengths(cl_freq, CL_SYMS, CL_MAX_BITS, cl_len);
+    canonical_codes(cl_len, CL_SYMS, cl_code);
+    size_t nclen = CL_SYMS;
+    while (nclen > 4 && cl_len[cl_order[nclen - 1]] == 0)
+        nclen--;
+    put(w, final ? 1 : 0, 1);            /* BFINAL */
+    put(w, 2, 2);                        /* BTYPE 10: dynamic Huffman */
+    put(w, (uint32_t)(hlit - 257), 5);   /* HLIT */
+    put(w, (uint32_t)(hdist - 1), 5);    /* HDIST */
+    put(w, (uint32_t)(nclen - 4), 4);    /* HCLEN */
+    for (size_t i = 0; i < nclen; i++)
+        put(w, cl_len[cl_order[i]], 3);
+    static const uint8_t extra_bits[CL_SYMS] = {[16] = 2, [17] = 3, [18] = 7};
+    for (size_t i = 0; i < n_items; i++) {
+        uint8_t s = items[i].sym;
+        put(w, cl_code[s], cl_len[s]);
+        if (extra_bits[s])
+            put(w, items[i].extra, extra_bits[s]);
+    }
+}
+
+/* ---- finding repeated fields -------------------------------------------- */
+
+typedef struct match {
+    uint32_t pos;  /* offset in the input */
+    uint16_t len;  /* 3..258 (>= MIN_FIELD in practice) */
+    uint16_t dist; /* 1..32768, stored as dist - 1 */
+} match;
+
+typedef struct work {
+    uint32_t table[1u << HASH_BITS]; /* offset + 1 of the latest field of a hash */
+    match m[MAX_MATCHES];
+    size_t n_m;
+} work;
+
+static inline bool is_sep(uint8_t c)
+{
+    return c == ',' || c == ' ' || c == '\n';
+}
+
+/* Offset of the first separator in P[I..END), or END. SSE2 is part of
+ * x86-64, so no dispatch is needed; elsewhere the plain loop. Either way
+ * the same answer. */
+static size_t next_sep(const uint8_t *p, size_t i, size_t end)
+{
+#if defined(__SSE2__)
+    const __m128i comma = _mm_set1_epi8(','), space = _mm_set1_epi8(' ');
+    const __m128i nl = _mm_set1_epi8('\n');
+    for (; i + 16 <= end; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, comma), _mm_cmpeq_epi8(v, space)),
+                                   _mm_cmpeq_epi8(v, nl));
+        unsigned mask = (unsigned)_mm_movemask_epi8(hit);
+        if (mask)
+            return i + (size_t)__builtin_ctz(mask);
+    }
+#endif
+    while (i < end && !is_sep(p[i]))
+        i++;
+    return i;
+}
+
+/* A hash of a field's length, first and last 8 bytes (N >= 8), read as
+ * little-endian on any machine so the output does not depend on it. */
+static inline uint64_t load_le64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
+
+static inline uint32_t field_hash(const uint8_t *p, size_t n)
+{
+    uint64_t a = load_le64(p), b = load_le64(p + n - 8);
+    uint64_t h = (a ^ (b * 0x9e3779b97f4a7c15ull) ^ n) * 0xff51afd7ed558ccdull;
+    return (uint32_t)(h >> (64 - HASH_BITS));
+}
+
+/* How many of the first LIM bytes at A and B agree; A < B, and B + LIM is
+ * within the input. Eight bytes at a time: the first differing byte is the
+ * lowest set byte of the XOR of little-endian loads. */
+static inline size_t common_prefix(const uint8_t *a, const uint8_t *b, size_t lim)
+{
+    size_t n = 0;
+    for (; n + 8 <= lim; n += 8) {
+        uint64_t x = load_le64(a + n) ^ load_le64(b + n);
+        if (x) {
+#if defined(__GNUC__) || defined(__clang__)
+            return n + (size_t)__builtin_ctzll(x) / 8;
+#else
+            while (!(x & 0xff)) {
+                x >>= 8;
+                n++;
+            }
+            return n;
+#endif
+        }
+    }
+    while (n < lim && a[n] == b[n])
+        n++;
+    return n;
+}
+
+/* Fill W->m with the matches of the block SRC[START..END): at each field of
+ * MIN_FIELD..MAX_MATCH bytes not inside an earlier match, the latest field
+ * of the same hash within the window, if its bytes agree; the match then
+ * runs on while the bytes do (up to MAX_MATCH or END). Every field goes into
+ * the table, so the nearest earlier copy is the one found. */
+static void find_matches(const uint8_t *src, size_t start, size_t end, work *w)
+{
+    w->n_m = 0;
+    size_t i = start, covered = start;
+    if (i > 0 && !is_sep(src[i - 1]))
+        i = next_sep(src, i, end) + 1; /* the field cut by the block edge */
+    while (i < end) {
+        size_t e = next_sep(src, i, end), flen = e - i;
+        if (flen >= MIN_FIELD && flen <= MAX_MATCH) {
+            uint32_t *slot = &w->table[field_hash(src + i, flen)];
+            size_t cand = *slot;
+            *slot = (uint32_t)(i + 1);
+            if (i >= covered && cand && i - (cand - 1) <= WINDOW) {
+                size_t c = cand - 1, lim = end - i < MAX_MATCH ? end - i : MAX_MATCH;
+                size_t ml = common_prefix(src + c, src + i, lim);
+                if (ml >= flen) {
+                    w->m[w->n_m++] = (match){(uint32_t)i, (uint16_t)ml, (uint16_t)(i - c - 1)};
+                    covered = i + ml;
+                }
+            }
+        }
+        i = e + 1;
+    }
+}
+
+/* ---- the encoder ---------------------------------------------------------- */
+
+/* Add the byte counts of P[0..N) to T, four tables so that a run of one
+ * byte value does not make every increment wait for the one before. */
+static void histogram_add(const uint8_t *p, size_t n, uint32_t t[4][256])
+{
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        t[0][p[i]]++;
+        t[1][p[i + 1]]++;
+        t[2][p[i + 2]]++;
+        t[3][p[i + 3]]++;
+    }
+    for (; i < n; i++)
+        t[0][p[i]]++;
+}
+
+static size_t stored_size(size_t len)
+{
+    size_t blocks = len ? (len + STORED_MAX - 1) / STORED_MAX : 1;
+    return len + 5 * blocks;
+}
+
+size_t dl__deflate_fast_bound(size_t len)
+{
+    /* Each block is at most its stored size plus a byte of bit padding (the
+     * encoder picks stored blocks when Huffman would be bigger); a header
+     * written before that choice (< 1 KB) and 8 bytes of slack for the last
+     * 64-bit store come on top. */
+    size_t blocks = len / SEG + 1;
+    return stored_size(len) + 5 * blocks + blocks + 1024 + 8;
+}
+
+/* Stored blocks (3.2.4) of SRC[0..LEN): 3 header bits, padding to a byte,
+ * LEN, NLEN, the bytes. */
+static void write_stored(bitw *w, const uint8_t *src, size_t len, bool final)
+{
+    size_t done = 0;
+    do {
+        size_t n = len - done < STORED_MAX ? len - done : STORED_MAX;
+        put(w, final && done + n == len ? 1 : 0, 3);
+        uint8_t *o = w->p + (w->cnt ? 1 : 0);
+        o[0] = (uint8_t)n;
+        o[1] = (uint8_t)(n >> 8);
+        o[2] = (uint8_t)~n;
+        o[3] = (uint8_t)(~n >> 8);
+        if (n)
+            memcpy(o + 4, src + done, n);
+        w->p = o + 4 + n;
+        w->buf = 0;
+        w->cnt = 0;
+        done += n;
+    } while (done < len);
+}
+
+/* The literals S[0..LEN). Codes of up to 14 bits go four to a 64-bit flush
+ * (4 * 14 + 7 leftover bits <= 64); longer ones three at a time. */
+static void write_literals(bitw *w, const uint8_t *s, size_t len, const uint32_t tab[256],
+                           unsigned max_len)
+{
+    const uint8_t *end = s + len;
+    uint64_t buf = w->buf;
+    unsigned cnt = w->cnt;
+    uint8_t *p = w->p;
+#define LIT(b)                                 \
+    do {                                       \
+        uint32_t e_ = tab[(b)];                \
+        buf |= (uint64_t)(e_ & 0xffff) << cnt; \
+        cnt += e_ >> 16;                       \
+    } while (0)
+#define FLUSH()                \
+    do {                       \
+        store64(p, buf);       \
+        p += cnt >> 3;         \
+        buf >>= cnt & ~7u;     \
+        cnt &= 7;              \
+    } while (0)
+    if (max_len <= 14) {
+        for (; end - s >= 4; s += 4) {
+            LIT(s[0]);
+            LIT(s[1]);
+            LIT(s[2]);
+            LIT(s[3]);
+            FLUSH();
+        }
+    } else {
+        for (; end - s >= 3; s += 3) {
+            LIT(s[0]);
+            LIT(s[1]);
+            LIT(s[2]);
+            FLUSH();
+        }
+    }
+    for (; s < end; s++) {
+        LIT(s[0]);
+        FLUSH();
+    }
+#undef LIT
+#undef FLUSH
+    w->buf = buf;
+    w->cnt = cnt;
+    w->p = p;
+}
+
+/* One block: SRC[START..END) with the matches in W. */
+static void write_block(bitw *w, const uint8_t *src, size_t start, size_t end, const work *wk,
+                        bool final)
+{
+    /* Symbol counts: literals of the gaps between matches, then the
+     * matches' length and distance symbols. */
+    uint32_t t[4][256];
+    memset(t, 0, sizeof t);
+    uint64_t ll_freq[LL_SYMS] = {0}, d_freq[D_SYMS] = {0}, extra_total = 0;
+    size_t at = start;
+    for (size_t k = 0; k < wk->n_m; k++) {
+        const match *m = &wk->m[k];
+        histogram_add(src + at, m->pos - at, t);
+        unsigned ex, nex, dx, ndx;
+        ll_freq[length_sym(m->len, &ex, &nex)]++;
+        d_freq[dist_sym(m->dist + 1u, &dx, &ndx)]++;
+        extra_total += nex + ndx;
+        at = m->pos + m->len;
+    }
+    histogram_add(src + at, end - at, t);
+    for (int s = 0; s < 256; s++)
+        ll_freq[s] = (uint64_t)t[0][s] + t[1][s] + t[2][s] + t[3][s];
+    ll_freq[EOB] = 1;
+    uint8_t ll_len[LL_SYMS], d_len[D_SYMS];
+    uint16_t ll_code[LL_SYMS], d_code[D_SYMS];
+    dl__huffman_lengths(ll_freq, LL_SYMS, MAX_BITS, ll_len);
+    if (wk->n_m)
+        dl__huffman_lengths(d_freq, D_SYMS, MAX_BITS, d_len);
+    else
+        memset(d_len, 0, sizeof d_len);
+    canonical_codes(ll_len, LL_SYMS, ll_code);
+    canonical_codes(d_len, D_SYMS, d_code);
+
+    bitw saved = *w;
+    write_header(w, final, ll_len, d_len);
+    /* The exact size of the Huffman block, against stored blocks. */
+    uint64_t bits = (uint64_t)(w->p - saved.p) * 8 + w->cnt - saved.cnt + extra_total;
+    for (size_t s = 0; s < LL_SYMS; s++)
+        bits += ll_freq[s] * ll_len[s];
+    for (size_t s = 0; s < D_SYMS; s++)
+        bits += d_freq[s] * d_len[s];
+    if (bits > 8 * (uint64_t)stored_size(end - start) + 8) {
+        *w = saved;
+        write_stored(w, src + start, end - start, final);
+        return;
+    }
+    uint32_t tab[256];
+    unsigned max_len = 0;
+    for (int s = 0; s < 256; s++) {
+        tab[s] = ll_code[s] | (uint32_t)ll_len[s] << 16;
+        if (ll_freq[s] && ll_len[s] > max_len)
+            max_len = ll_len[s];
+    }
+    at = start;
+    for (size_t k = 0; k < wk->n_m; k++) {
+        const match *m = &wk->m[k];
+        write_literals(w, src + at, m->pos - at, tab, max_len);
+        unsigned ex, nex, dx, ndx;
+        unsigned ls = length_sym(m->len, &ex, &nex), ds = dist_sym(m->dist + 1u, &dx, &ndx);
+        /* At most 15 + 5 and 15 + 13 bits: two flushes. */
+        w->buf |= ((uint64_t)ll_code[ls] | (uint64_t)ex << ll_len[ls]) << w->cnt;
+        w->cnt += ll_len[ls] + nex;
+        flush(w);
+        w->buf |= ((uint64_t)d_code[ds] | (uint64_t)dx << d_len[ds]) << w->cnt;
+        w->cnt += d_len[ds] + ndx;
+        flush(w);
+        at = m->pos + m->len;
+    }
+    write_literals(w, src + at, end - at, tab, max_len);
+    put(w, ll_code[EOB], ll_len[EOB]);
+}
+
+size_t dl__deflate_fast(const uint8_t *src, size_t len, uint8_t *dst)
+{
+    work *wk = malloc(sizeof *wk);
+    if (!wk)
+        return SIZE_MAX;
+    memset(wk->table, 0, sizeof wk->table);
+    bitw w = {dst, 0, 0};
+    size_t start = 0;
+    do {
+        size_t end = len - start < SEG ? len : start + SEG;
+        find_matches(src, start, end, wk);
+        write_block(&w, src, start, end, wk, end == len);
+        start = end;
+    } while (start < len);
+    free(wk);
+    return (size_t)(w.p - dst) + (w.cnt ? 1 : 0);
+}
