@@ -57,6 +57,9 @@ char *dl_spec_canonical(const dl_spec *s)
             bloom |= f->features[j] == DL_FEAT_BLOOM;
         }
         ok = ok && dl_buf_putc(&b, '\n');
+        /* Only when set, so that the hash of every spec without it stays. */
+        if (ok && f->token_key)
+            ok = dl_buf_printf(&b, "%s.token_key=%s\n", f->name, f->token_key);
         if (ok && bloom)
             ok = put_bloom(&b, f->name, &f->bloom);
         /* Placeholders are sorted and upper-cased by the loader, so their

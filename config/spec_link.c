@@ -72,32 +72,71 @@ static const char *ref_str(const dl_spec *s, dl_feature_ref r, char *buf, size_t
     return buf;
 }
 
+/* reversed: [A, B]: two token features of different fields whose tokens
+ * share a subkey (token_key), or the crosswise test could never agree. */
+static dl_status parse_reversed(spec_ctx *c, const ynode *l, dl_spec_level *lv)
+{
+    const dl_spec *s = c->spec;
+    char r1[80];
+    dl_status st = dl__y_expect_list(c, l, "token features to reverse", 2, 2);
+    if (st)
+        return st;
+    const ynode *it = l->first;
+    for (size_t t = 0; t < 2; t++, it = it->next) {
+        if ((st = get_feature_ref(c, it, "reversed", &lv->terms[t])))
+            return st;
+        const dl_spec_field *f = &s->fields[lv->terms[t].field];
+        if (lv->terms[t].kind != DL_FEAT_TOKEN)
+            return dl__y_fail(c, it, "reversed compares tokens; '%s' is not a token feature",
+                              ref_str(s, lv->terms[t], r1, sizeof r1));
+        if (!f->token_key)
+            return dl__y_fail(c, it,
+                              "reversed needs fields whose tokens share a key: give %s "
+                              "and the other field the same token_key",
+                              f->name);
+    }
+    const dl_spec_field *a = &s->fields[lv->terms[0].field];
+    const dl_spec_field *b = &s->fields[lv->terms[1].field];
+    if (a == b)
+        return dl__y_fail(c, l, "reversed needs two different fields (found %s twice)",
+                          a->name);
+    if (strcmp(a->token_key, b->token_key) != 0)
+        return dl__y_fail(c, l,
+                          "reversed needs fields with one token_key (%s has '%s', %s has "
+                          "'%s')",
+                          a->name, a->token_key, b->name, b->token_key);
+    lv->n_terms = 2;
+    return DL_OK;
+}
+
 static dl_status parse_level(spec_ctx *c, const ynode *m, dl_spec_level *lv)
 {
-    static const char *const keys[] = {"exact", "dice", "count", "min", "label"};
-    const ynode *v[5], *kn[5];
-    dl_status st = dl__y_check_map(c, m, "a comparison level", keys, 5, v, kn);
+    /* The first four in dl_level_kind order. */
+    static const char *const keys[] = {"exact", "dice", "count", "reversed", "min", "label"};
+    enum { L_MIN = 4, L_LABEL = 5 };
+    const ynode *v[6], *kn[6];
+    dl_status st = dl__y_check_map(c, m, "a comparison level", keys, 6, v, kn);
     if (st)
         return st;
     int kind = -1;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < L_MIN; i++) {
         if (!v[i])
             continue;
         if (kind >= 0)
             return dl__y_fail(c, kn[i],
-                              "a level takes one of exact, dice or count; found '%s' "
-                              "and '%s'",
+                              "a level takes one of exact, dice, count or reversed; found "
+                              "'%s' and '%s'",
                               keys[kind], keys[i]);
         kind = i;
     }
     if (kind < 0)
-        return dl__y_fail(c, m, "a level needs one of exact, dice or count");
+        return dl__y_fail(c, m, "a level needs one of exact, dice, count or reversed");
     lv->kind = (dl_level_kind)kind;
     const dl_spec *s = c->spec;
-    char buf[160], r1[80];
+    char buf[192], r1[80];
     if (kind == DL_LV_EXACT) {
-        if (v[3])
-            return dl__y_fail(c, kn[3],
+        if (v[L_MIN])
+            return dl__y_fail(c, kn[L_MIN],
                               "'min' applies to dice and count levels, not exact");
         if ((st = get_feature_ref(c, v[0], "exact", &lv->terms[0])))
             return st;
@@ -117,12 +156,22 @@ static dl_status parse_level(spec_ctx *c, const ynode *m, dl_spec_level *lv)
             return dl__y_fail(
                 c, v[1], "dice compares Bloom filters; '%s' is not a bloom feature", r1);
         lv->n_terms = 1;
-        if (!dl__y_present(v[3]))
-            return v[3] ? dl__y_fail(c, v[3], "'min' has no value")
+        if (!dl__y_present(v[L_MIN]))
+            return v[L_MIN] ? dl__y_fail(c, v[L_MIN], "'min' has no value")
                         : dl__y_missing(c, m, "min", "a dice level");
-        if ((st = dl__y_get_fraction(c, v[3], "min", true, &lv->min)))
+        if ((st = dl__y_get_fraction(c, v[L_MIN], "min", true, &lv->min)))
             return st;
         snprintf(buf, sizeof buf, "dice %s >= %g", r1, lv->min);
+    } else if (kind == DL_LV_REVERSED) {
+        if ((st = parse_reversed(c, v[3], lv)))
+            return st;
+        if (v[L_MIN])
+            return dl__y_fail(c, kn[L_MIN],
+                              "'min' applies to dice and count levels, not reversed");
+        char r2[80];
+        snprintf(buf, sizeof buf, "%s and %s reversed",
+                 ref_str(s, lv->terms[0], r1, sizeof r1),
+                 ref_str(s, lv->terms[1], r2, sizeof r2));
     } else {
         const ynode *l = v[2];
         if ((st = dl__y_expect_list(c, l, "features to count", 2, DL_SPEC_MAX_COUNT_TERMS)))
@@ -141,10 +190,10 @@ static dl_status parse_level(spec_ctx *c, const ynode *m, dl_spec_level *lv)
                                       ref_str(s, r, r1, sizeof r1));
             lv->terms[lv->n_terms++] = r;
         }
-        if (!dl__y_present(v[3]))
-            return v[3] ? dl__y_fail(c, v[3], "'min' has no value")
+        if (!dl__y_present(v[L_MIN]))
+            return v[L_MIN] ? dl__y_fail(c, v[L_MIN], "'min' has no value")
                         : dl__y_missing(c, m, "min", "a count level");
-        if ((st = dl__y_get_unsigned(c, v[3], "min", 1, (unsigned)lv->n_terms,
+        if ((st = dl__y_get_unsigned(c, v[L_MIN], "min", 1, (unsigned)lv->n_terms,
                                      &lv->min_count)))
             return st;
         int o = snprintf(buf, sizeof buf, "%u of ", lv->min_count);
@@ -152,8 +201,8 @@ static dl_status parse_level(spec_ctx *c, const ynode *m, dl_spec_level *lv)
             o += snprintf(buf + o, sizeof buf - (size_t)o, "%s%s", j ? "," : "",
                           ref_str(s, lv->terms[j], r1, sizeof r1));
     }
-    if (dl__y_present(v[4]))
-        return dl__y_get_string(c, v[4], "label", &lv->label);
+    if (dl__y_present(v[L_LABEL]))
+        return dl__y_get_string(c, v[L_LABEL], "label", &lv->label);
     if (!(lv->label = dl_arena_strdup(c->arena, buf)))
         return dl__y_nomem(c);
     return DL_OK;

@@ -336,7 +336,7 @@ static const char *const default_formats[] = {"%Y-%m-%d", "%d/%m/%Y", "%Y%m%d"};
 
 static const char *const field_keys[] = {"name",     "column",       "type",  "features",
                                          "required", "placeholders", "bloom", "formats",
-                                         "min",      "max"};
+                                         "min",      "max",          "token_key"};
 enum {
     F_NAME,
     F_COLUMN,
@@ -348,6 +348,7 @@ enum {
     F_FORMATS,
     F_MIN,
     F_MAX,
+    F_TOKEN_KEY,
     F__N
 };
 
@@ -383,6 +384,45 @@ bool dl__spec_has_feature(const dl_spec_field *f, dl_feature_kind k)
         if (f->features[i] == k)
             return true;
     return false;
+}
+
+/* Name and surname normalise alike (names.md), so their tokens can be
+ * compared; other types share a token key only with their own type. */
+static bool normalised_alike(dl_field_type a, dl_field_type b)
+{
+    bool na = a == DL_FT_GIVEN_NAME || a == DL_FT_SURNAME;
+    bool nb = b == DL_FT_GIVEN_NAME || b == DL_FT_SURNAME;
+    return a == b || (na && nb);
+}
+
+/* token_key of field IDX: its token is keyed under the shared label, so it
+ * equals the token of the same value in every field with that key. The
+ * fields before it are parsed, so the type check against them is here. */
+static dl_status parse_token_key(spec_ctx *c, const ynode *n, size_t idx)
+{
+    dl_spec_field *f = &c->spec->fields[idx];
+    dl_status st = dl__y_get_string(c, n, "token_key", &f->token_key);
+    if (st)
+        return st;
+    if (!dl__y_is_field_name(f->token_key))
+        return dl__y_fail(c, n,
+                          "token_key must be a lower-case letter then up to 31 "
+                          "lower-case letters, digits or '_'");
+    if (!dl__spec_has_feature(f, DL_FEAT_TOKEN))
+        return dl__y_fail(c, n, "token_key needs the feature 'token' in %s's features",
+                          f->name);
+    for (size_t i = 0; i < idx; i++) {
+        const dl_spec_field *o = &c->spec->fields[i];
+        if (o->token_key && strcmp(o->token_key, f->token_key) == 0 &&
+            !normalised_alike(o->type, f->type))
+            return dl__y_fail(c, n,
+                              "token_key '%s' is shared with field '%s' of type %s, but "
+                              "%s is %s (only names, or fields of one type, normalise "
+                              "alike)",
+                              f->token_key, o->name, dl_field_type_name(o->type), f->name,
+                              dl_field_type_name(f->type));
+    }
+    return DL_OK;
 }
 
 /* Per field, what has to wait until every field is declared. */
@@ -450,6 +490,8 @@ static dl_status parse_field(spec_ctx *c, const ynode *m, size_t idx,
         return st;
     if (dl__y_present(v[F_PLACEHOLDERS]) &&
         (st = parse_placeholders(c, v[F_PLACEHOLDERS], f)))
+        return st;
+    if (v[F_TOKEN_KEY] && (st = parse_token_key(c, v[F_TOKEN_KEY], idx)))
         return st;
 
     f->bloom = s->bloom;

@@ -73,6 +73,8 @@ void dl_spec_print(const dl_spec *s, void *file)
             bloom |= x->features[j] == DL_FEAT_BLOOM;
         }
         fputc('\n', f);
+        if (x->token_key)
+            fprintf(f, "    token key: %s (shared)\n", x->token_key);
         if (bloom) {
             fputs("    bloom: ", f);
             print_bloom(f, &x->bloom);
@@ -142,6 +144,11 @@ void dl_spec_print(const dl_spec *s, void *file)
                 fputs("dice ", f);
                 print_ref(f, s, l->terms[0]);
                 fprintf(f, " >= %g", l->min);
+            } else if (l->kind == DL_LV_REVERSED) {
+                fputs("reversed ", f);
+                print_ref(f, s, l->terms[0]);
+                fputs(", ", f);
+                print_ref(f, s, l->terms[1]);
             } else {
                 fprintf(f, "count %u of ", l->min_count);
                 for (size_t t = 0; t < l->n_terms; t++) {

@@ -948,6 +948,11 @@ static dl_status add_columns(dl_encoder *e, const dl_key *key, dl_error *err)
                 size_t raw = sf->bloom.bits / 64;
                 if (raw > e->raw_words_max)
                     e->raw_words_max = raw;
+            } else if (k->kind == DL_FEAT_TOKEN && sf->token_key) {
+                /* Shared by the fields with this token_key ('@' is never in
+                 * a field name, so no field's own label can collide). */
+                snprintf(label, sizeof label, "token/@%s/token", sf->token_key);
+                dl_key_hmac(key, label, &k->mac);
             } else {
                 snprintf(label, sizeof label, "token/%s/%s", sf->name, dl_feature_name(k->kind));
                 dl_key_hmac(key, label, &k->mac);

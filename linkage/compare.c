@@ -34,6 +34,7 @@ enum level_kind {
     LV_TOKENS, /* exact: token sets intersect (one token: equal and not 0) */
     LV_DICE,
     LV_COUNT,
+    LV_REVERSED, /* terms[0] of one record equals terms[1] of the other, and back */
 };
 
 typedef struct tok_col {
@@ -50,7 +51,7 @@ typedef struct clevel {
     tok_col col;       /* exact */
     const uint32_t *pop; /* dice */
     uint64_t thr;      /* dice: round(t * DICE_SCALE) */
-    tok_col terms[DL_SPEC_MAX_COUNT_TERMS]; /* count */
+    tok_col terms[DL_SPEC_MAX_COUNT_TERMS]; /* count; reversed: the two columns */
 } clevel;
 
 typedef struct ccomp {
@@ -192,6 +193,22 @@ static dl_status compile_level(const dl_spec *spec, const dl_store *s,
                 (st = want_tokens(spec, cmp, lv, sl->terms[t], col, "count", err)))
                 return st;
             out->terms[t] = (tok_col){col->tok, col->stride};
+        }
+        return DL_OK;
+    case DL_LV_REVERSED:
+        out->kind = LV_REVERSED;
+        for (size_t t = 0; t < 2; t++) {
+            if ((st = resolve(spec, s, cmp, sl->terms[t], &col, err)) ||
+                (st = want_tokens(spec, cmp, lv, sl->terms[t], col, "reversed", err)))
+                return st;
+            if (col->stride != 1) {
+                char r[96];
+                return dl_error_set(err, DL_EINTERNAL, spec->path, cmp->line, cmp->col,
+                                    "comparison '%s', level %zu: reversed needs one token a "
+                                    "record in '%s'",
+                                    cmp->name, lv + 1, ref_name(spec, sl->terms[t], r, sizeof r));
+            }
+            out->terms[t] = (tok_col){col->tok, 1};
         }
         return DL_OK;
     default:
@@ -401,6 +418,12 @@ static void compare_chunk(const dl_comparator *c, const dl_pair *pairs, size_t n
                           met[k] |= bit * (uint32_t)((na != 0) & (nb != 0) &
                                                      (2 * DICE_SCALE * nd[k] >=
                                                       thr * (na + nb))));
+                break;
+            }
+            case LV_REVERSED: {
+                const uint64_t *a = l->terms[0].tok, *b = l->terms[1].tok;
+                FOR_PAIRS(met[k] |= bit * (uint32_t)((a[i] == b[j]) & (b[i] == a[j]) &
+                                                     (a[i] != 0) & (b[i] != 0)));
                 break;
             }
             default: /* LV_COUNT */

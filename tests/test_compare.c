@@ -762,3 +762,41 @@ Test(compare, refuses_more_than_two_to_the_24_patterns)
     expect_error(many_comparisons(13), NULL, DL_EINPUT, 10 + 12, 5,
                  "comparisons up to 'c12' make 67108864 patterns (at most 16777216");
 }
+
+/* ---- reversed -------------------------------------------------------------- */
+
+Test(compare, reversed_level_needs_both_names_crosswise)
+{
+    const char *yaml = "version: 1\nname: t\ninput: {record_id: id}\n"
+                       "blocking: {rules: [[gn.token]]}\n"
+                       "fields:\n"
+                       "  - {name: gn, column: fn, type: given_name, features: [token], "
+                       "token_key: nm}\n"
+                       "  - {name: sn, column: ln, type: surname, features: [token], "
+                       "token_key: nm}\n"
+                       "comparisons:\n"
+                       "  - name: gn\n"
+                       "    levels:\n"
+                       "      - {exact: gn.token}\n"
+                       "      - {reversed: [gn.token, sn.token]}\n";
+    fixture fx;
+    fx_init(&fx, yaml, 6, WORDS);
+    /* forename, surname: A B | B A | B C | A B | - A | B - */
+    static const uint64_t gn[6] = {0xa, 0xb, 0xb, 0xa, 0, 0xb};
+    static const uint64_t sn[6] = {0xb, 0xa, 0xc, 0xb, 0xa, 0};
+    for (size_t r = 0; r < 6; r++) {
+        set_tok(&fx, "gn.token", r, gn[r], 0);
+        set_tok(&fx, "sn.token", r, sn[r], 0);
+    }
+    dl_comparator *c = comparator(&fx);
+    /* values: 0 null, 1 exact, 2 reversed, 3 else */
+    cr_assert_eq(value(c, 0, 1, 0), 2, "A B and B A are swapped");
+    cr_assert_eq(value(c, 0, 3, 0), 1, "exact comes first");
+    cr_assert_eq(value(c, 0, 2, 0), 3, "B C: only one side crosses");
+    cr_assert_eq(value(c, 1, 2, 0), 1);
+    cr_assert_eq(value(c, 0, 4, 0), 0, "a missing forename is null");
+    cr_assert_eq(value(c, 0, 5, 0), 3, "a missing surname never agrees crosswise");
+    cr_assert_eq(value(c, 1, 5, 0), 1);
+    dl__comparator_free(c);
+    fx_free(&fx);
+}

@@ -371,12 +371,12 @@ Test(spec, level_shapes)
     snprintf(buf, sizeof buf,
              "%s%scomparisons:\n  - name: d\n    levels:\n      - {label: x}\n%s", HEAD,
              DOB, tail);
-    expect_error(buf, 9, 9, "a level needs one of exact, dice or count");
+    expect_error(buf, 9, 9, "a level needs one of exact, dice, count or reversed");
     snprintf(buf, sizeof buf,
              "%s%scomparisons:\n  - name: d\n    levels:\n      - {exact: dob.token, dice: "
              "dob.year}\n%s",
              HEAD, DOB, tail);
-    expect_error(buf, 9, 28, "a level takes one of exact, dice or count");
+    expect_error(buf, 9, 28, "a level takes one of exact, dice, count or reversed");
     snprintf(buf, sizeof buf,
              "%s%scomparisons:\n  - name: d\n    levels:\n      - {count: [dob.year, "
              "dob.month], min: 3}\n%s",
@@ -802,4 +802,91 @@ Test(spec, cli_check_usage_errors)
     cr_assert(strstr(out, "usage: dolen check") == out);
     free(out);
     free(err);
+}
+
+/* ---- token_key and reversed levels ------------------------------------------ */
+
+#define SWAP_FIELDS                                                                        \
+    "  - {name: gn, column: fn, type: given_name, features: [token], token_key: name}\n"   \
+    "  - {name: sn, column: ln, type: surname, features: [token], token_key: name}\n"
+#define SWAP_TAIL "blocking: {rules: [[gn.token]]}\n"
+
+Test(spec, reversed_level_on_fields_sharing_a_token_key)
+{
+    dl_spec *s = parse_ok(HEAD SWAP_FIELDS "comparisons:\n  - name: g\n    levels:\n"
+                                           "      - {exact: gn.token}\n"
+                                           "      - {reversed: [gn.token, sn.token]}\n" SWAP_TAIL);
+    cr_assert_str_eq(s->fields[0].token_key, "name");
+    cr_assert_str_eq(s->fields[1].token_key, "name");
+    const dl_spec_level *l = &s->comparisons[0].levels[1];
+    cr_assert_eq(l->kind, DL_LV_REVERSED);
+    cr_assert_eq(l->n_terms, 2);
+    cr_assert_eq(l->terms[0].field, 0);
+    cr_assert_eq(l->terms[1].field, 1);
+    cr_assert_str_eq(l->label, "gn.token and sn.token reversed");
+    dl_spec_free(s);
+}
+
+Test(spec, token_key_changes_the_hash_and_only_when_set)
+{
+    const char *plain = HEAD
+        "  - {name: gn, column: fn, type: given_name, features: [token]}\n"
+        "  - {name: sn, column: ln, type: surname, features: [token]}\n";
+    dl_spec *a = parse_ok(plain), *b = parse_ok(HEAD SWAP_FIELDS);
+    char ha[65], hb[65];
+    cr_assert_str_neq(dl_spec_hash_hex(a, ha), dl_spec_hash_hex(b, hb));
+    char *text = dl_spec_canonical(a);
+    cr_assert_null(strstr(text, "token_key"), "%s", text);
+    free(text);
+    text = dl_spec_canonical(b);
+    cr_assert(strstr(text, "gn.token_key=name\n"), "%s", text);
+    free(text);
+    dl_spec_free(a);
+    dl_spec_free(b);
+}
+
+Test(spec, token_key_and_reversed_errors)
+{
+    expect_error(HEAD "  - {name: gn, column: fn, type: given_name, features: [soundex], "
+                      "token_key: name}\n",
+                 5, 78, "token_key needs the feature 'token'");
+    expect_error(HEAD "  - {name: gn, column: fn, type: given_name, features: [token], "
+                      "token_key: Name}\n",
+                 5, 76, "token_key must be a lower-case letter");
+    expect_error(HEAD "  - {name: gn, column: fn, type: given_name, features: [token], "
+                      "token_key: k}\n"
+                      "  - {name: d, column: d, type: date, features: [token], token_key: k}\n",
+                 6, 68, "token_key 'k' is shared with field 'gn' of type given_name, but d is date");
+    const char *lv = "comparisons:\n  - name: g\n    levels:\n      - ";
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s%s%s{reversed: [gn.token, gn.token]}\n%s", HEAD,
+             SWAP_FIELDS, lv, SWAP_TAIL);
+    expect_error(buf, 10, 20, "reversed needs two different fields (found gn twice)");
+    snprintf(buf, sizeof buf, "%s%s%s{reversed: [gn.token]}\n%s", HEAD, SWAP_FIELDS, lv,
+             SWAP_TAIL);
+    expect_error(buf, 10, 20, "expected at least 2 token features to reverse, found 1");
+    snprintf(buf, sizeof buf, "%s%s%s{reversed: [gn.token, sn.token], min: 1}\n%s", HEAD,
+             SWAP_FIELDS, lv, SWAP_TAIL);
+    expect_error(buf, 10, 42, "'min' applies to dice and count levels, not reversed");
+    snprintf(buf, sizeof buf,
+             "%s  - {name: gn, column: fn, type: given_name, features: [token, soundex], "
+             "token_key: name}\n"
+             "  - {name: sn, column: ln, type: surname, features: [token]}\n"
+             "%s{reversed: [gn.soundex, sn.token]}\n%s",
+             HEAD, lv, SWAP_TAIL);
+    expect_error(buf, 10, 21, "reversed compares tokens; 'gn.soundex' is not a token feature");
+    snprintf(buf, sizeof buf,
+             "%s  - {name: gn, column: fn, type: given_name, features: [token], "
+             "token_key: name}\n"
+             "  - {name: sn, column: ln, type: surname, features: [token]}\n"
+             "%s{reversed: [gn.token, sn.token]}\n%s",
+             HEAD, lv, SWAP_TAIL);
+    expect_error(buf, 10, 31, "give sn and the other field the same token_key");
+    snprintf(buf, sizeof buf,
+             "%s  - {name: gn, column: fn, type: given_name, features: [token], "
+             "token_key: a}\n"
+             "  - {name: sn, column: ln, type: surname, features: [token], token_key: b}\n"
+             "%s{reversed: [gn.token, sn.token]}\n%s",
+             HEAD, lv, SWAP_TAIL);
+    expect_error(buf, 10, 20, "reversed needs fields with one token_key (gn has 'a', sn has 'b')");
 }

@@ -76,6 +76,9 @@ typedef struct dl_spec_field {
     size_t n_features;
     dl_feature_kind features[DL_SPEC_MAX_FEATURES]; /* in spec order, no repeats */
     bool required;         /* a row whose value is missing or invalid is rejected */
+    const char *token_key; /* fields with the same token_key share the subkey of
+                              their `token` feature, so their tokens compare
+                              across fields (reversed levels); NULL: own subkey */
     dl_bloom_opts bloom;   /* resolved: field value over `bloom:` defaults */
     size_t n_placeholders; /* values that mean "missing", after normalisation:
                               sorted, unique; names and text upper-case ASCII with
@@ -99,12 +102,15 @@ typedef enum dl_level_kind {
     DL_LV_EXACT, /* the feature agrees (token sets intersect) */
     DL_LV_DICE,  /* Dice coefficient of two Bloom filters >= min */
     DL_LV_COUNT, /* at least min_count of the listed features agree */
+    DL_LV_REVERSED, /* two fields' tokens agree crosswise: A of one record equals B
+                       of the other and B equals A (a given name and surname
+                       swapped); their fields share a token_key */
 } dl_level_kind;
 
 typedef struct dl_spec_level {
     const char *label;       /* shown in reports; generated when not given */
     dl_level_kind kind;
-    size_t n_terms;          /* 1 for exact and dice */
+    size_t n_terms;          /* 1 for exact and dice, 2 for reversed */
     dl_feature_ref terms[DL_SPEC_MAX_COUNT_TERMS];
     double min;              /* dice */
     unsigned min_count;      /* count */
