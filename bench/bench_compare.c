@@ -1,17 +1,21 @@
 /* bench_compare.c: speed of the Dice kernels and of comparison vectors, on
  * one core. Part of bench/; checks the link stage's comparison budget.
  *
- * usage: bench_compare [-r RUNS] [-x TIMES] [-n PAIRS] [-k KERNEL] [-D]
+ * usage: bench_compare [-r RUNS] [-x TIMES] [-n PAIRS] [-k KERNEL] [-D] [-c]
  *                      [SPEC.yaml IDS.csv.gz ...]
  * (a) Dice: every kernel the CPU has, on random 1024-bit filters, in cache
- *     (1024 filters) and over a large array (2^20 filters, 128 MiB).
+ *     (1024 filters) and over a large array (2^20 filters, 128 MiB): pairs
+ *     (scattered, and in runs that share a record as blocking makes them),
+ *     one filter against contiguous rows (as anonlink measures), and one
+ *     filter against rows by index.
  * (b) with a spec and ids files (as `dolen prepare` writes them): comparison
  *     patterns per second for the spec's comparisons, over pairs that share a
  *     block key (as blocking makes them) and over random pairs (as the u
  *     sample makes them), at most PAIRS (default 2^22) a run. -x TIMES
  *     repeats the records TIMES times, to see a store of a million records
  *     without preparing one.
- * -k runs one kernel only; -D skips (a). Rates are the median of RUNS runs;
+ * -k runs one kernel only; -D skips (a); -c times (a)'s counts without the
+ * Dice test. Rates are the median of RUNS runs;
  * the maximum is the least disturbed by other processes on a shared machine. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +66,7 @@ static int cmp_double(const void *a, const void *b)
 static void report(const char *what, double *rate, int runs, const char *unit)
 {
     qsort(rate, (size_t)runs, sizeof *rate, cmp_double);
-    printf("  %-44s median %7.1f M %s/s  (min %.1f, max %.1f)\n", what, rate[runs / 2] / 1e6,
+    printf("  %-62s median %7.1f M %s/s  (min %.1f, max %.1f)\n", what, rate[runs / 2] / 1e6,
            unit, rate[0] / 1e6, rate[runs - 1] / 1e6);
 }
 
@@ -93,79 +97,198 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 
 /* ---- (a) Dice ------------------------------------------------------------- */
 
-/* Dice decisions at 0.3 (random filters of this fill have Dice near 0.25)
- * over N_PAIRS pairs of the filters at BITS: the batch
- * kernel counts A AND B, then the threshold test compare.c uses (integers,
- * threshold scaled by 10^9). Returns the number of pairs at or above it. */
-static uint64_t dice_pass(const uint64_t *bits, const uint32_t *pop, const dl_pair *pairs,
-                          size_t n_pairs, uint32_t *nab)
+/* Three ways to meet the kernels, each on rows in cache (a window of 1024
+ * filters, 128 KiB: L2) and on rows over the whole 2^20 filters (128 MiB):
+ * - pairs: dl__and_popcount_many over (i, j) pairs, either with i changing at
+ *   every pair ("scattered") or in runs that share i as blocking emits them
+ *   (blocks of 2..48 records, all pairs within each: "block runs");
+ * - rows: one query filter against contiguous rows (dl__and_popcount_rows),
+ *   which is how anonlink measures its Dice throughput: one filter against a
+ *   contiguous array of candidates with their popcounts known
+ *   (match_one_against_many_dice_k_top in anonlink's _cffi_src/dice_one_against_many.cpp;
+ *   anonlink/benchmark.py counts n1 * n2 comparisons over the similarity time);
+ * - idx: one query filter against rows named by index (dl__and_popcount_idx).
+ * Every pass ends with the integer Dice test compare.c uses (threshold 0.3,
+ * scaled by 10^9; see need[]), so a rate is Dice decisions per second, not
+ * bare counts (unless -c). */
+typedef enum dice_mode { PAIRS, ROWS, IDX } dice_mode;
+
+typedef struct dice_data {
+    const uint64_t *bits;
+    const uint32_t *pop;
+    size_t n_filters;
+    dl_pair *pairs;   /* PAIRS: the pairs; ROWS and IDX: .i the query, .j unused */
+    uint32_t *idx;    /* IDX: candidate rows, BATCH per query */
+    size_t n;         /* comparisons a run */
+    size_t window;    /* ROWS: rows each query meets */
+    uint32_t *nab;    /* BATCH counts */
+} dice_data;
+
+static bool counts_only; /* -c */
+
+/* The Dice test 2 * 10^9 * nab >= thr * (pa + pb) (compare.c's, thr = 0.3
+ * scaled by 10^9) decided without a multiply: NEED[pa + pb] is the least nab
+ * that passes, so the test is one table look-up and one comparison, and
+ * gives exactly the same decisions. Filled by need_init. */
+static uint16_t need[2 * 1024 + 1];
+
+static void need_init(void)
 {
     const uint64_t scale = 1000000000u, thr = 300000000u;
+    for (uint64_t sum = 0; sum <= 2 * 1024; sum++) {
+        uint64_t nab = 0;
+        while (2 * scale * nab < thr * sum)
+            nab++;
+        need[sum] = (uint16_t)nab;
+    }
+}
+
+/* With -c, the count alone is used (the kernel's own speed). */
+static uint64_t dice_met(uint32_t nab, uint32_t pa, uint32_t pb)
+{
+    if (counts_only)
+        return nab;
+    return nab >= need[pa + pb];
+}
+
+/* One run: Dice decisions over D->n comparisons; returns how many met 0.3. */
+static uint64_t dice_pass(dice_mode mode, const dice_data *d)
+{
     uint64_t met = 0;
-    for (size_t k = 0; k < n_pairs; k += BATCH) {
-        size_t n = n_pairs - k < BATCH ? n_pairs - k : BATCH;
-        dl__and_popcount_many(bits, 16, pairs + k, n, nab);
-        for (size_t x = 0; x < n; x++) {
-            const dl_pair *p = &pairs[k + x];
-            met += 2 * scale * nab[x] >= thr * (pop[p->i] + pop[p->j]);
+    const uint32_t *pop = d->pop;
+    if (mode == ROWS) {
+        /* query q (pairs[q].i) against every row of the window in turn */
+        size_t done = 0;
+        for (size_t q = 0; done < d->n; q++) {
+            uint32_t a = d->pairs[q].i;
+            for (size_t first = 0; first < d->window && done < d->n; first += BATCH) {
+                size_t n = d->window - first < BATCH ? d->window - first : BATCH;
+                if (n > d->n - done)
+                    n = d->n - done;
+                dl__and_popcount_rows(d->bits + (size_t)a * 16, d->bits + first * 16, 16, n,
+                                      d->nab);
+                for (size_t x = 0; x < n; x++)
+                    met += dice_met(d->nab[x], pop[a], pop[first + x]);
+                done += n;
+            }
+        }
+        return met;
+    }
+    for (size_t k = 0; k < d->n; k += BATCH) {
+        size_t n = d->n - k < BATCH ? d->n - k : BATCH;
+        if (mode == PAIRS) {
+            const dl_pair *p = d->pairs + k;
+            dl__and_popcount_many(d->bits, 16, p, n, d->nab);
+            for (size_t x = 0; x < n; x++)
+                met += dice_met(d->nab[x], pop[p[x].i], pop[p[x].j]);
+        } else { /* IDX: query k / BATCH against BATCH indexed rows */
+            uint32_t a = d->pairs[k / BATCH].i;
+            const uint32_t *idx = d->idx + k;
+            dl__and_popcount_idx(d->bits + (size_t)a * 16, d->bits, 16, idx, n, d->nab);
+            for (size_t x = 0; x < n; x++)
+                met += dice_met(d->nab[x], pop[a], pop[idx[x]]);
         }
     }
     return met;
 }
 
+/* Pairs of blocks of 2..48 random records of the window, each block's pairs
+ * (a, c > a) in the order dl__blocking_task emits them: runs sharing i. */
+static void block_pairs(dl_pair *pairs, size_t n, size_t win)
+{
+    uint32_t rec[48];
+    size_t k = 0;
+    while (k < n) {
+        size_t size = 2 + rnd() % 47;
+        for (size_t r = 0; r < size; r++)
+            rec[r] = (uint32_t)(rnd() % win);
+        for (size_t a = 0; a < size && k < n; a++)
+            for (size_t c = a + 1; c < size && k < n; c++)
+                pairs[k++] = (dl_pair){rec[a], rec[c]};
+    }
+}
+
+static void bench_dice_case(dice_mode mode, const char *what, const dice_data *d, double *rate,
+                            int runs)
+{
+    uint64_t first = UINT64_MAX;
+    for (size_t x = 0; x < sizeof kernel_names / sizeof kernel_names[0]; x++) {
+        if (skip_kernel(kernel_names[x]) || !dl__dice_force(kernel_names[x]))
+            continue;
+        uint64_t met = 0;
+        for (int r = 0; r < runs; r++) {
+            double t0 = now();
+            met = dice_pass(mode, d);
+            rate[r] = (double)d->n / (now() - t0);
+        }
+        char label[160];
+        snprintf(label, sizeof label, "%s, %s", kernel_names[x], what);
+        report(label, rate, runs, "cmp");
+        if (first == UINT64_MAX)
+            first = met;
+        printf(counts_only ? "    sum of counts: %llu%s\n" : "    Dice >= 0.3: %llu%s\n",
+               (unsigned long long)met,
+               met == first ? "" : "  DIFFERS FROM THE FIRST KERNEL");
+    }
+}
+
 static void bench_dice(int runs)
 {
-    const size_t n_filters = (size_t)1 << 20, n_pairs = (size_t)1 << 23;
+    const size_t n_filters = (size_t)1 << 20, n_cmp = (size_t)1 << 23;
     uint64_t *bits = aligned_alloc(64, n_filters * 128);
     uint32_t *pop = malloc(n_filters * sizeof *pop);
-    dl_pair *pairs = malloc(n_pairs * sizeof *pairs);
+    dl_pair *pairs = malloc(n_cmp * sizeof *pairs);
+    uint32_t *idx = malloc(n_cmp * sizeof *idx);
     uint32_t *nab = malloc(BATCH * sizeof *nab);
+    double *rate = malloc((size_t)runs * sizeof *rate);
     /* Bloom filters of names are about a quarter full (20 hash positions for
      * each of ~8 bigrams in 1024 bits); AND of two random words thins that. */
     for (size_t w = 0; w < n_filters * 16; w++)
         bits[w] = rnd() & rnd();
     for (size_t f = 0; f < n_filters; f++)
         pop[f] = (uint32_t)dl_popcount_words(bits + f * 16, 16);
-    double *rate = malloc((size_t)runs * sizeof *rate);
-    printf("(a) Dice on 1024-bit filters, %zu pairs a run, batches of %d\n", n_pairs, BATCH);
+    dice_data d = {bits, pop, n_filters, pairs, idx, n_cmp, 0, nab};
+    need_init();
+    printf("(a) Dice on 1024-bit filters, %zu comparisons a run, batches of %d; "
+           "M cmp/s = million %s a second on one core\n",
+           n_cmp, BATCH, counts_only ? "AND-popcounts (-c)" : "Dice decisions");
     const size_t windows[2] = {1024, n_filters};
     for (int wi = 0; wi < 2; wi++) {
         size_t win = windows[wi];
-        for (size_t k = 0; k < n_pairs; k++) {
-            if (wi == 0) /* in cache: as the records of one block */
+        const char *where = wi == 0 ? "1024 filters (in cache)" : "2^20 filters (128 MiB)";
+        char what[96];
+        for (size_t k = 0; k < n_cmp; k++) {
+            if (wi == 0) /* in cache, i changing at every pair */
                 pairs[k] = (dl_pair){(uint32_t)(k % win), (uint32_t)((k * 7 + 1) % win)};
             else /* everywhere: as random pairs for u */
                 pairs[k] = (dl_pair){(uint32_t)(rnd() % win), (uint32_t)(rnd() % win)};
         }
-        uint64_t first = UINT64_MAX;
-        for (size_t x = 0; x < sizeof kernel_names / sizeof kernel_names[0]; x++) {
-            if (skip_kernel(kernel_names[x]) || !dl__dice_force(kernel_names[x]))
-                continue;
-            uint64_t met = 0;
-            for (int r = 0; r < runs; r++) {
-                double t0 = now();
-                met = dice_pass(bits, pop, pairs, n_pairs, nab);
-                rate[r] = (double)n_pairs / (now() - t0);
-            }
-            char label[96];
-            snprintf(label, sizeof label, "%s, %s", kernel_names[x],
-                     wi == 0 ? "1024 filters (in cache)" : "2^20 filters, random pairs");
-            report(label, rate, runs, "pairs");
-            if (first == UINT64_MAX)
-                first = met;
-            printf("    pairs with Dice >= 0.3: %llu%s\n", (unsigned long long)met,
-                   met == first ? "" : "  DIFFERS FROM THE FIRST KERNEL");
+        snprintf(what, sizeof what, "pairs scattered, %s", where);
+        bench_dice_case(PAIRS, what, &d, rate, runs);
+        block_pairs(pairs, n_cmp, win);
+        snprintf(what, sizeof what, "pairs in block runs, %s", where);
+        bench_dice_case(PAIRS, what, &d, rate, runs);
+        /* queries (pairs[q].i) for ROWS and IDX */
+        for (size_t k = 0; k < n_cmp; k++) {
+            pairs[k].i = (uint32_t)(rnd() % n_filters);
+            idx[k] = (uint32_t)(rnd() % win);
         }
+        d.window = win;
+        snprintf(what, sizeof what, "one vs rows, %s", wi == 0 ? "1024 rows (in cache)"
+                                                               : "2^20 rows (streaming)");
+        bench_dice_case(ROWS, what, &d, rate, runs);
+        snprintf(what, sizeof what, "one vs indexed rows, %s", where);
+        bench_dice_case(IDX, what, &d, rate, runs);
     }
     /* One call per pair through the dispatching dl__and_popcount, for scale. */
     dl__dice_force("auto");
     for (int r = 0; r < runs; r++) {
         uint64_t s = 0;
         double t0 = now();
-        for (size_t k = 0; k < n_pairs; k++)
+        for (size_t k = 0; k < n_cmp; k++)
             s += dl__and_popcount(bits + (size_t)(k % 1024) * 16,
                                   bits + (size_t)((k * 7 + 1) % 1024) * 16, 16);
-        rate[r] = (double)n_pairs / (now() - t0);
+        rate[r] = (double)n_cmp / (now() - t0);
         if (s == 42)
             printf(" ");
     }
@@ -174,6 +297,7 @@ static void bench_dice(int runs)
     free(bits);
     free(pop);
     free(pairs);
+    free(idx);
     free(nab);
 }
 
@@ -333,7 +457,7 @@ int main(int argc, char **argv)
 {
     int runs = 5, times = 1, opt;
     bool dice = true;
-    while ((opt = getopt(argc, argv, "r:x:n:k:D")) != -1) {
+    while ((opt = getopt(argc, argv, "r:x:n:k:Dc")) != -1) {
         if (opt == 'r')
             runs = atoi(optarg);
         else if (opt == 'x')
@@ -344,9 +468,11 @@ int main(int argc, char **argv)
             only_kernel = optarg;
         else if (opt == 'D')
             dice = false;
+        else if (opt == 'c')
+            counts_only = true;
         else {
             fprintf(stderr, "usage: bench_compare [-r RUNS] [-x TIMES] [-n PAIRS] [-k KERNEL] "
-                            "[-D] [SPEC.yaml IDS.csv.gz ...]\n");
+                            "[-D] [-c] [SPEC.yaml IDS.csv.gz ...]\n");
             return 1;
         }
     }

@@ -149,9 +149,20 @@ unsigned dl__pattern_value(const dl_comparator *c, uint32_t pattern, size_t comp
 uint32_t dl__and_popcount(const uint64_t *a, const uint64_t *b, size_t words);
 /* The same count for N pairs of rows of one filter column (BITS, WORDS words
  * a row): OUT[k] = popcount(row pairs[k].i AND row pairs[k].j). One call per
- * batch, so the kernel inlines into the loop. Thread-safe. */
+ * batch, so the kernel inlines into the loop. Runs of pairs that share i (as
+ * blocking emits them) load row i once. Thread-safe; N may be 0. */
 void dl__and_popcount_many(const uint64_t *bits, size_t words, const dl_pair *pairs, size_t n,
                            uint32_t *out);
+/* One filter A against many rows, as a linkage of one record against a
+ * block, or anonlink's one-against-many: OUT[k] = popcount(A AND row k) for
+ * N contiguous rows of WORDS words at ROWS (dl__and_popcount_rows), or for
+ * the rows IDX[0..N-1] of BITS (dl__and_popcount_idx). A is read once and
+ * held in registers: half the loads of dl__and_popcount_many. Same counts as
+ * dl__and_popcount on every kernel. Thread-safe; N may be 0. */
+void dl__and_popcount_rows(const uint64_t *a, const uint64_t *rows, size_t words, size_t n,
+                           uint32_t *out);
+void dl__and_popcount_idx(const uint64_t *a, const uint64_t *bits, size_t words,
+                          const uint32_t *idx, size_t n, uint32_t *out);
 /* The kernel in use as a function (what dl__and_popcount calls), for loops
  * that fetch it once per batch. */
 typedef uint32_t (*dl__and_popcount_fn)(const uint64_t *a, const uint64_t *b, size_t words);
