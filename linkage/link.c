@@ -222,12 +222,17 @@ static int by_hash(const void *pa, const void *pb)
     return a->h < b->h ? -1 : a->h > b->h;
 }
 
-#define U_ROWS 64 /* sample rows per task */
+/* Pairs of the sample are compared a tile at a time: rows A of one tile of
+ * U_TILE records against rows B of another, whose columns (a few hundred KB
+ * with two 1024-bit filters a record) stay in L2 while the tile's 65k pairs
+ * are compared. */
+#define U_TILE 256
 
 typedef struct u_job {
-    ctx *c;
-    const uint32_t *rec;     /* the sample, in hash order */
-    size_t k;
+    const ctx *c;
+    const dl_store *sample;  /* the k sampled records, copied together */
+    const dl_comparator *cmp; /* over SAMPLE */
+    size_t k, tiles;         /* tiles per side */
     dl_histogram *per_worker;
 } u_job;
 
@@ -235,25 +240,24 @@ static dl_status u_task(size_t task, size_t worker, void *payload, dl_error *err
 {
     u_job *j = payload;
     const ctx *c = j->c;
+    size_t ta = task / j->tiles, tb = task % j->tiles;
+    if (tb < ta)
+        return DL_OK; /* each pair of tiles once */
     dl_pair batch[1024];
     uint32_t pat[1024];
     dl_histogram *h = &j->per_worker[worker];
     size_t n = 0;
     (void)err;
-    size_t a_end = (task + 1) * U_ROWS < j->k ? (task + 1) * U_ROWS : j->k;
-    for (size_t a = task * U_ROWS; a < a_end; a++) {
-        for (size_t b = a + 1; b < j->k; b++) {
-            uint32_t x = j->rec[a], y = j->rec[b];
-            if (x > y) {
-                uint32_t t = x;
-                x = y;
-                y = t;
-            }
-            if (!dl__pair_allowed(c->store, c->spec->link_type, c->spine_file, x, y))
+    size_t a_end = (ta + 1) * U_TILE < j->k ? (ta + 1) * U_TILE : j->k;
+    size_t b_end = (tb + 1) * U_TILE < j->k ? (tb + 1) * U_TILE : j->k;
+    for (size_t a = ta * U_TILE; a < a_end; a++) {
+        for (size_t b = a + 1 > tb * U_TILE ? a + 1 : tb * U_TILE; b < b_end; b++) {
+            if (!dl__pair_allowed(j->sample, c->spec->link_type, c->spine_file, (uint32_t)a,
+                                  (uint32_t)b))
                 continue;
-            batch[n++] = (dl_pair){x, y};
+            batch[n++] = (dl_pair){(uint32_t)a, (uint32_t)b};
             if (n == 1024) {
-                dl__compare_many(c->cmp, batch, n, pat);
+                dl__compare_many(j->cmp, batch, n, pat);
                 for (size_t q = 0; q < n; q++)
                     h->counts[pat[q]]++;
                 h->total += n;
@@ -262,7 +266,7 @@ static dl_status u_task(size_t task, size_t worker, void *payload, dl_error *err
         }
     }
     if (n) {
-        dl__compare_many(c->cmp, batch, n, pat);
+        dl__compare_many(j->cmp, batch, n, pat);
         for (size_t q = 0; q < n; q++)
             h->counts[pat[q]]++;
         h->total += n;
@@ -299,15 +303,22 @@ static dl_status estimate_u(ctx *c, dl_error *err)
 
     size_t nw = dl_workers_count(c->pool);
     uint64_t np = dl__comparator_n_patterns(c->cmp);
-    u_job j = {c, rec, k, calloc(nw, sizeof(dl_histogram))};
+    size_t tiles = (k + U_TILE - 1) / U_TILE;
+    u_job j = {c, NULL, NULL, k, tiles, calloc(nw, sizeof(dl_histogram))};
+    dl_store *sample = NULL;
+    dl_comparator *scmp = NULL;
     dl_histogram total = {0};
     dl_status st = j.per_worker ? DL_OK : dl_error_set(err, DL_ENOMEM, NULL, 0, 0, "out of memory");
+    if (st == DL_OK && (st = dl__store_subset(s, rec, k, &sample, err)) == DL_OK)
+        st = dl__comparator_new(c->spec, sample, &scmp, err);
+    j.sample = sample;
+    j.cmp = scmp;
     for (size_t w = 0; w < nw && st == DL_OK; w++)
         st = dl__histogram_init(&j.per_worker[w], np, err);
     if (st == DL_OK)
         st = dl__histogram_init(&total, np, err);
     if (st == DL_OK)
-        st = dl_workers_run(c->pool, (k + U_ROWS - 1) / U_ROWS, u_task, &j, err);
+        st = dl_workers_run(c->pool, tiles * tiles, u_task, &j, err);
     if (st == DL_OK) {
         for (size_t w = 0; w < nw; w++)
             dl__histogram_add(&total, &j.per_worker[w]);
@@ -331,6 +342,8 @@ static dl_status estimate_u(ctx *c, dl_error *err)
         dl__histogram_free(&j.per_worker[w]);
     free(j.per_worker);
     free(rec);
+    dl__comparator_free(scmp);
+    dl__store_free(sample);
     dl__histogram_free(&total);
     return st;
 }

@@ -73,6 +73,14 @@ dl_status dl__store_load(const dl_spec *spec, size_t n_paths, const char *const 
                          dl_error *err);
 void dl__store_free(dl_store *s);
 
+/* A new store holding records REC[0..K-1] of S, renumbered 0..K-1 in that
+ * order: the same columns (tokens, filters, popcounts), files, file_of and
+ * SLFs, so any pair compares as the original pair does. For loops over many
+ * pairs of few records (the u sample), which then stay in cache. Free with
+ * dl__store_free(). DL_ENOMEM. */
+dl_status dl__store_subset(const dl_store *s, const uint32_t *rec, size_t k, dl_store **out,
+                           dl_error *err);
+
 /* Column index of FIELD.FEATURE (the spec's reference), or -1. */
 int dl__store_col(const dl_store *s, dl_feature_ref ref);
 

@@ -1067,3 +1067,56 @@ Test(store, free_null_is_a_noop)
 {
     dl__store_free(NULL);
 }
+
+/* ---- subsets (the u sample) ------------------------------------------------------ */
+
+/* A copy of some records compares exactly as the originals: every pair of
+ * the copy has the pattern of the pair of records it was made from, and the
+ * files, SLFs and alignment carry over. */
+Test(store, subset_compares_as_the_records_it_copies)
+{
+    dl_spec *spec = febrl_spec();
+    dl_key *key = key_of(1);
+    char *dir = tu_tmpdir(), *in = febrl_input();
+    char *ids = prepare(spec, key, in, "febrl3", dir);
+    dl_store *s = NULL, *t = NULL;
+    dl_error err = DL_ERROR_INIT;
+    const char *paths[] = {ids};
+    cr_assert_eq(load(spec, 1, paths, NULL, &s, &err), DL_OK, "%s", err.msg);
+    /* 300 records, scattered and out of order, one twice */
+    uint32_t rec[300];
+    for (size_t r = 0; r < 300; r++)
+        rec[r] = (uint32_t)((r * 2654435761u) % s->n);
+    rec[299] = rec[3];
+    cr_assert_eq(dl__store_subset(s, rec, 300, &t, &err), DL_OK, "%s", err.msg);
+    cr_assert_eq(t->n, 300);
+    cr_assert_eq(t->n_cols, s->n_cols);
+    cr_assert_eq(t->n_files, 1);
+    cr_assert_str_eq(t->files[0].dataset, "febrl3");
+    dl_comparator *a = NULL, *b = NULL;
+    cr_assert_eq(dl__comparator_new(spec, s, &a, &err), DL_OK, "%s", err.msg);
+    cr_assert_eq(dl__comparator_new(spec, t, &b, &err), DL_OK, "%s", err.msg);
+    size_t differ = 0, agree_somewhere = 0;
+    for (uint32_t i = 0; i < 300; i++) {
+        cr_assert_eq(memcmp(t->slf[i], s->slf[rec[i]], 16), 0);
+        cr_assert_eq(t->file_of[i], s->file_of[rec[i]]);
+        for (uint32_t j = i + 1; j < 300; j++) {
+            uint32_t p = dl__compare(b, i, j);
+            differ += p != dl__compare(a, rec[i], rec[j]);
+            agree_somewhere += p != 0;
+        }
+    }
+    cr_assert_eq(differ, 0);
+    cr_assert_gt(agree_somewhere, 0);
+    for (size_t c = 0; c < t->n_cols; c++)
+        if (t->cols[c].filter)
+            cr_assert_eq((uintptr_t)t->cols[c].bits % 64, 0);
+    dl__comparator_free(a);
+    dl__comparator_free(b);
+    dl__store_free(t);
+    dl__store_free(s);
+    tu_rmtree(dir);
+    free(dir), free(in), free(ids);
+    dl_key_free(key);
+    dl_spec_free(spec);
+}
