@@ -1,7 +1,8 @@
 /* bench_compare.c: speed of the Dice kernels and of comparison vectors, on
  * one core. Part of bench/; checks the link stage's comparison budget.
  *
- * usage: bench_compare [-r RUNS] [-x TIMES] [-n PAIRS] [-k KERNEL] [-D] [-c]
+ * usage: bench_compare [-r RUNS] [-x TIMES] [-n PAIRS] [-k KERNEL] [-K CMP_KERNEL] [-D]
+ *                      [-c]
  *                      [SPEC.yaml IDS.csv.gz ...]
  * (a) Dice: every kernel the CPU has, on random 1024-bit filters, in cache
  *     (1024 filters) and over a large array (2^20 filters, 128 MiB): pairs
@@ -10,12 +11,15 @@
  *     filter against rows by index.
  * (b) with a spec and ids files (as `dolen prepare` writes them): comparison
  *     patterns per second for the spec's comparisons, over pairs that share a
- *     block key (as blocking makes them) and over random pairs (as the u
- *     sample makes them), at most PAIRS (default 2^22) a run. -x TIMES
- *     repeats the records TIMES times, to see a store of a million records
- *     without preparing one.
- * -k runs one kernel only; -D skips (a); -c times (a)'s counts without the
- * Dice test. Rates are the median of RUNS runs;
+ *     block key (as blocking makes them) and over random pairs, at most PAIRS
+ *     (default 2^22) a run, from the whole store and in cache: the blocked
+ *     pairs of the first blocks touching at most 2048 records, repeated, and
+ *     random pairs among 2048 records (as the u sample makes them). Each
+ *     comparison kernel runs (-K one only) with the best dice kernel (-k
+ *     another). -x TIMES repeats the records TIMES times, to see a store of a
+ *     million records without preparing one.
+ * -k runs one dice kernel only; -D skips (a); -c times (a)'s counts without
+ * the Dice test. Rates are the median of RUNS runs;
  * the maximum is the least disturbed by other processes on a shared machine. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -395,50 +399,113 @@ static size_t blocked_pairs(const dl_spec *spec, const dl_store *s, dl_pair *out
     return np;
 }
 
+/* Records of the in-cache figures: their rows, filters and columns take
+ * about 1 MiB, so they stay in L2 and L3 after the first pass. */
+#define CACHE_RECORDS 2048
+
+/* The in-cache blocked pairs: the blocked pairs, in order, up to the last
+ * whole block that keeps the records they touch within CACHE_RECORDS, then
+ * repeated up to MAX pairs. Returns the pairs written to OUT. */
+static size_t cached_blocked(const dl_pair *blocked, size_t nb, size_t n_rec, dl_pair *out,
+                             size_t max)
+{
+    unsigned char *seen = calloc(n_rec, 1);
+    size_t recs = 0, np = 0;
+    for (size_t k = 0; k < nb && np < max; k++) {
+        size_t add = !seen[blocked[k].i] + (blocked[k].j != blocked[k].i && !seen[blocked[k].j]);
+        if (recs + add > CACHE_RECORDS)
+            break;
+        recs += add;
+        seen[blocked[k].i] = seen[blocked[k].j] = 1;
+        out[np++] = blocked[k];
+    }
+    free(seen);
+    for (size_t k = np; np && k < max; k++)
+        out[k] = out[k % np];
+    return np ? max : 0;
+}
+
+/* Random pairs among CACHE_RECORDS random records, as the u sample makes
+ * them (link compares all pairs among a few thousand sampled records). */
+static size_t cached_random(size_t n_rec, dl_pair *out, size_t max)
+{
+    uint32_t rec[CACHE_RECORDS];
+    for (size_t r = 0; r < CACHE_RECORDS; r++)
+        rec[r] = (uint32_t)(rnd() % n_rec);
+    for (size_t k = 0; k < max; k++)
+        out[k] = (dl_pair){rec[rnd() % CACHE_RECORDS], rec[rnd() % CACHE_RECORDS]};
+    return max;
+}
+
+static const char *const compare_kernels[] = {"rows-avx512", "rows-portable", "columns"};
+static const char *only_compare; /* -K */
+
 static void bench_patterns(const dl_spec *spec, const dl_store *s, int runs)
 {
     dl_error err = DL_ERROR_INIT;
     char msg[600];
     dl_comparator *cmp = NULL;
+    double t0 = now();
     if (dl__comparator_new(spec, s, &cmp, &err) != DL_OK) {
         fprintf(stderr, "bench_compare: %s\n", dl_error_format(&err, msg, sizeof msg));
         return;
     }
+    double build = now() - t0;
     size_t levels = 0;
     for (size_t c = 0; c < spec->n_comparisons; c++)
         levels += spec->comparisons[c].n_levels;
     printf("(b) comparison patterns: %zu comparisons, %zu levels, %llu patterns; "
-           "%zu records\n",
+           "%zu records; comparator rows %zu bytes a record (%.1f MiB), built in %.2f s; "
+           "dice kernel %s\n",
            spec->n_comparisons, levels, (unsigned long long)dl__comparator_n_patterns(cmp),
-           s->n);
+           s->n, dl__comparator_bytes(cmp),
+           (double)(dl__comparator_bytes(cmp) * s->n) / 1048576.0, build,
+           only_kernel ? only_kernel : dl__dice_kernel());
+    if (only_kernel && !dl__dice_force(only_kernel)) {
+        fprintf(stderr, "bench_compare: dice kernel %s is not available\n", only_kernel);
+        dl__comparator_free(cmp);
+        return;
+    }
     dl_pair *pairs = malloc(max_pairs * sizeof *pairs);
+    dl_pair *blocked = malloc(max_pairs * sizeof *blocked);
+    size_t n_blocked = blocked_pairs(spec, s, blocked, max_pairs);
     uint32_t *out = malloc(BATCH * sizeof *out);
     double *rate = malloc((size_t)runs * sizeof *rate);
-    for (int kind = 0; kind < 2; kind++) {
-        size_t n = kind == 0 ? blocked_pairs(spec, s, pairs, max_pairs) : max_pairs;
-        if (kind == 1)
-            for (size_t k = 0; k < n; k++)
-                pairs[k] = (dl_pair){(uint32_t)(rnd() % s->n), (uint32_t)(rnd() % s->n)};
+    static const char *const kinds[] = {"blocked", "random", "blocked in cache",
+                                        "random in cache"};
+    for (int kind = 0; kind < 4; kind++) {
+        size_t n = 0;
+        if (kind == 0) {
+            memcpy(pairs, blocked, n_blocked * sizeof *pairs);
+            n = n_blocked;
+        } else if (kind == 1) {
+            for (n = 0; n < max_pairs; n++)
+                pairs[n] = (dl_pair){(uint32_t)(rnd() % s->n), (uint32_t)(rnd() % s->n)};
+        } else if (kind == 2) {
+            n = cached_blocked(blocked, n_blocked, s->n, pairs, max_pairs);
+        } else {
+            n = cached_random(s->n, pairs, max_pairs);
+        }
         if (n == 0)
             continue;
         uint64_t first = 0;
-        for (size_t x = 0; x < sizeof kernel_names / sizeof kernel_names[0]; x++) {
-            if (skip_kernel(kernel_names[x]) || !dl__dice_force(kernel_names[x]))
+        for (size_t x = 0; x < sizeof compare_kernels / sizeof compare_kernels[0]; x++) {
+            if ((only_compare && strcmp(only_compare, compare_kernels[x]) != 0) ||
+                !dl__comparator_force(cmp, compare_kernels[x]))
                 continue;
             uint64_t h = 0;
             for (int r = 0; r < runs; r++) {
                 h = 0xcbf29ce484222325u;
-                double t0 = now();
+                double t1 = now();
                 for (size_t k = 0; k < n; k += BATCH) {
                     size_t b = n - k < BATCH ? n - k : BATCH;
                     dl__compare_many(cmp, pairs + k, b, out);
                     h = fnv(h, out, b * sizeof *out);
                 }
-                rate[r] = (double)n / (now() - t0);
+                rate[r] = (double)n / (now() - t1);
             }
             char label[96];
-            snprintf(label, sizeof label, "%s pairs (%zu), %s", kind ? "random" : "blocked", n,
-                     kernel_names[x]);
+            snprintf(label, sizeof label, "%s (%zu), %s", kinds[kind], n, compare_kernels[x]);
             report(label, rate, runs, "pairs");
             if (!first)
                 first = h;
@@ -450,6 +517,7 @@ static void bench_patterns(const dl_spec *spec, const dl_store *s, int runs)
     free(rate);
     free(out);
     free(pairs);
+    free(blocked);
     dl__comparator_free(cmp);
 }
 
@@ -457,7 +525,7 @@ int main(int argc, char **argv)
 {
     int runs = 5, times = 1, opt;
     bool dice = true;
-    while ((opt = getopt(argc, argv, "r:x:n:k:Dc")) != -1) {
+    while ((opt = getopt(argc, argv, "r:x:n:k:K:Dc")) != -1) {
         if (opt == 'r')
             runs = atoi(optarg);
         else if (opt == 'x')
@@ -466,13 +534,15 @@ int main(int argc, char **argv)
             max_pairs = (size_t)strtoull(optarg, NULL, 10);
         else if (opt == 'k')
             only_kernel = optarg;
+        else if (opt == 'K')
+            only_compare = optarg;
         else if (opt == 'D')
             dice = false;
         else if (opt == 'c')
             counts_only = true;
         else {
             fprintf(stderr, "usage: bench_compare [-r RUNS] [-x TIMES] [-n PAIRS] [-k KERNEL] "
-                            "[-D] [-c] [SPEC.yaml IDS.csv.gz ...]\n");
+                            "[-K CMP_KERNEL] [-D] [-c] [SPEC.yaml IDS.csv.gz ...]\n");
             return 1;
         }
     }

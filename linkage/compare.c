@@ -6,8 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "linkage/link_internal.h"
+
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+#define DL_X86_KERNELS 1
+#include <immintrin.h>
+#endif
 
 /* A dense histogram needs 8 bytes a pattern: 2^24 patterns is 128 MiB per
  * histogram, and link keeps one per worker and per EM pass. More patterns
@@ -70,6 +76,92 @@ typedef struct dcol {
     size_t words;
 } dcol;
 
+/* ---- the row copy: what the row kernels read --------------------------------
+ *
+ * The store is columnar: a pair of the demo spec touches 21 token columns and
+ * 4 count arrays per record, each a separate cache line, and once the store is
+ * larger than the cache each of those lines is a miss. The comparator keeps
+ * its own copy of exactly the token slots (and filter popcounts) its levels
+ * and null_if columns read, one row per record, 64-byte aligned: the demo's
+ * 28 slots make 256 bytes, four lines instead of twenty-five. The filters
+ * stay in the store (their AND is counted there, by dice.c).
+ *
+ * A column of set tokens (up to 4 a record) takes a group of 1, 2 or 4 slots
+ * aligned to its size (a set of 3 is padded with a 0 slot), so a group never
+ * straddles 8 slots and sets intersect by comparing row A with row B and with
+ * B rotated within its groups. A pair's slot compares make one 64-bit mask,
+ * folded so that each column's first slot says whether the column agrees;
+ * single-token and set levels then read one bit each. */
+#define ROW_MAX_SLOTS 64     /* one 64-bit mask a pair */
+#define ROW_MAX_BITS 64      /* level bits: sum over comparisons of levels + 2 */
+#define ROW_ZMM (ROW_MAX_SLOTS / 8)
+/* Pairs ahead whose rows are prefetched: enough to cover a miss to memory
+ * (~100 ns) at a few ns a pair, not so many the lines are evicted again. */
+#define ROW_PREFETCH 8
+
+enum kernel_kind {
+    K_COLUMNS,       /* level by level over the store's columns (any spec) */
+    K_ROWS_PORTABLE, /* the row copy, one pair at a time, plain C */
+    K_ROWS_AVX512,   /* the row copy, slot compares in AVX-512 registers */
+};
+
+static const char *const kernel_names[] = {"columns", "rows-portable", "rows-avx512"};
+
+/* One column's place in the row: STRIDE tokens of a token column, or the
+ * popcount of a filter column in one slot. */
+typedef struct rowcol {
+    const uint64_t *tok;
+    const uint32_t *pop;
+    unsigned stride;   /* tokens copied a record (tok) */
+    unsigned group;    /* slots taken: 1, 2 or 4 */
+    unsigned slot;     /* the first */
+} rowcol;
+
+/* A dice level on the row: |A and B| from the chunk's counts of filter
+ * column DCOL, |A| and |B| from the row's slot POP. */
+typedef struct rdice {
+    uint8_t bit, pop;
+    uint16_t dcol;
+    uint64_t thr;
+} rdice;
+
+/* A count level on the row: how many of the terms' column bits are set. */
+typedef struct rcount {
+    uint8_t bit, min, n_terms;
+    uint8_t slot[DL_SPEC_MAX_COUNT_TERMS];
+} rcount;
+
+/* A reversed level on the row: slot A of one row equals slot B of the other
+ * and back, both present (single tokens: their groups are one slot). */
+typedef struct rrev {
+    uint8_t bit, a, b;
+} rrev;
+
+typedef struct rows {
+    uint64_t *v;               /* n records * slots, 64-byte aligned */
+    unsigned slots;            /* a multiple of 8 */
+    unsigned n_zmm;            /* slots / 8 */
+    size_t n_cols;
+    rowcol cols[ROW_MAX_SLOTS];
+    uint8_t gstart[ROW_MAX_SLOTS], gsize[ROW_MAX_SLOTS]; /* each slot's group */
+    uint64_t fold1, fold2;     /* group folds: first slot |= the others */
+    /* rotations within groups for the vector kernel: lane x of 8-slot block w
+     * compared with lane rot[w][r][x] of B, for r < n_rot[w] */
+    uint64_t rot[ROW_ZMM][3][8];
+    uint8_t n_rot[ROW_ZMM];
+    /* level bits: comparison k's null at bit off[k], its level v at off[k] + v
+     * (as the column kernel's mask, shifted). EXACT_BITS are copied from the
+     * folded agreement mask at slot GATHER[bit], NULL_BITS from the missing
+     * mask at GATHER[bit]. */
+    uint64_t exact_bits, null_bits;
+    uint8_t gather[ROW_MAX_BITS];
+    uint8_t off[ROW_MAX_BITS];
+    size_t n_dice, n_count, n_rev;
+    rdice dice[ROW_MAX_BITS];
+    rcount count[ROW_MAX_BITS];
+    rrev rev[ROW_MAX_BITS];
+} rows;
+
 struct dl_comparator {
     size_t n_comp;
     ccomp *comp;
@@ -78,6 +170,8 @@ struct dl_comparator {
     size_t n_dcol;
     dcol *dcols;
     size_t chunk;       /* pairs per chunk: n_dcol * chunk counts fit NAB_CELLS */
+    enum kernel_kind kernel;
+    rows *rows;         /* NULL when the spec does not fit a row */
 };
 
 /* ---- construction ----------------------------------------------------- */
@@ -219,6 +313,223 @@ static dl_status compile_level(const dl_spec *spec, const dl_store *s,
     return DL_OK;
 }
 
+/* ---- the row copy: construction ------------------------------------------- */
+
+static enum kernel_kind best_kernel(const dl_comparator *c);
+
+/* The slot group of a column of STRIDE tokens: sets of 3 take 4 slots. */
+static unsigned group_of(unsigned stride)
+{
+    return stride <= 1 ? 1 : stride == 2 ? 2 : 4;
+}
+
+/* The index in R->cols of the token column T or popcounts POP, added when new
+ * (false when the row is full: the spec does not fit). */
+static bool row_col(rows *R, const uint64_t *tok, unsigned stride, const uint32_t *pop,
+                    size_t *out)
+{
+    for (size_t x = 0; x < R->n_cols; x++)
+        if (tok ? R->cols[x].tok == tok : R->cols[x].pop == pop) {
+            *out = x;
+            return true;
+        }
+    if (R->n_cols == ROW_MAX_SLOTS)
+        return false;
+    R->cols[R->n_cols] = (rowcol){tok, tok ? NULL : pop, tok ? stride : 0,
+                                  tok ? group_of(stride) : 1, 0};
+    *out = R->n_cols++;
+    return true;
+}
+
+/* Slots for every column: largest groups first, so each group starts at a
+ * multiple of its size (sizes are powers of two) and sets share few 8-slot
+ * blocks, the only ones the vector kernel rotates. False when they exceed
+ * ROW_MAX_SLOTS. */
+static bool place_cols(rows *R)
+{
+    unsigned at = 0;
+    for (unsigned g = 4; g >= 1; g /= 2)
+        for (size_t x = 0; x < R->n_cols; x++)
+            if (R->cols[x].group == g) {
+                R->cols[x].slot = at;
+                at += g;
+            }
+    if (at > ROW_MAX_SLOTS)
+        return false;
+    R->slots = (at + 7) / 8 * 8;
+    if (R->slots == 0)
+        R->slots = 8;
+    R->n_zmm = R->slots / 8;
+    for (unsigned sl = 0; sl < R->slots; sl++) {
+        R->gstart[sl] = (uint8_t)sl; /* padding: a group of its own */
+        R->gsize[sl] = 1;
+    }
+    for (size_t x = 0; x < R->n_cols; x++) {
+        const rowcol *rc = &R->cols[x];
+        for (unsigned o = 0; o < rc->group; o++) {
+            R->gstart[rc->slot + o] = (uint8_t)rc->slot;
+            R->gsize[rc->slot + o] = (uint8_t)rc->group;
+        }
+        if (rc->group >= 2)
+            R->fold1 |= UINT64_C(1) << rc->slot;
+        if (rc->group == 4) {
+            R->fold1 |= UINT64_C(1) << (rc->slot + 2);
+            R->fold2 |= UINT64_C(1) << rc->slot;
+        }
+    }
+    for (unsigned w = 0; w < R->n_zmm; w++) {
+        unsigned most = 1;
+        for (unsigned x = 0; x < 8; x++) {
+            unsigned sl = 8 * w + x, g = R->gsize[sl], o = sl - R->gstart[sl];
+            most = g > most ? g : most;
+            for (unsigned r = 0; r < 3; r++)
+                R->rot[w][r][x] = (R->gstart[sl] - 8 * w) + (o + r + 1) % g;
+        }
+        R->n_rot[w] = (uint8_t)(most - 1);
+    }
+    return true;
+}
+
+/* The row's slot of the first token (or the popcount) of a level's column. */
+static bool level_slot(rows *R, tok_col t, const uint32_t *pop, uint8_t *out)
+{
+    size_t x;
+    if (!row_col(R, t.tok, t.stride, pop, &x))
+        return false;
+    *out = (uint8_t)x; /* a column number: compile_rows makes it a slot */
+    return true;
+}
+
+/* Compile the levels onto row bits. Columns are first numbered, then placed;
+ * the ops hold column numbers until the end, where they become slots. False
+ * when the spec does not fit a row (too many slots or level bits). */
+static bool compile_rows(const dl_comparator *c, rows *R)
+{
+    unsigned bit = 0;
+    for (size_t k = 0; k < c->n_comp; k++) {
+        const ccomp *cc = &c->comp[k];
+        if (bit + cc->n_levels + 2 > ROW_MAX_BITS)
+            return false;
+        R->off[k] = (uint8_t)bit;
+        uint8_t col;
+        if (!level_slot(R, cc->null_filter ? (tok_col){NULL, 0} : cc->null_tok,
+                        cc->null_pop, &col))
+            return false;
+        R->null_bits |= UINT64_C(1) << bit;
+        R->gather[bit] = col;
+        for (unsigned v = 1; v <= cc->n_levels; v++) {
+            const clevel *l = &c->levels[cc->first + v - 1];
+            unsigned b = bit + v;
+            if (l->kind == LV_TOKENS) {
+                if (!level_slot(R, l->col, NULL, &col))
+                    return false;
+                R->exact_bits |= UINT64_C(1) << b;
+                R->gather[b] = col;
+            } else if (l->kind == LV_DICE) {
+                rdice *d = &R->dice[R->n_dice++];
+                if (!level_slot(R, (tok_col){NULL, 0}, l->pop, &d->pop))
+                    return false;
+                d->bit = (uint8_t)b;
+                d->dcol = l->dcol;
+                d->thr = l->thr;
+            } else if (l->kind == LV_REVERSED) {
+                rrev *x = &R->rev[R->n_rev++];
+                x->bit = (uint8_t)b;
+                if (!level_slot(R, l->terms[0], NULL, &x->a) ||
+                    !level_slot(R, l->terms[1], NULL, &x->b))
+                    return false;
+            } else {
+                rcount *n = &R->count[R->n_count++];
+                n->bit = (uint8_t)b;
+                n->min = l->min_count;
+                n->n_terms = l->n_terms;
+                for (unsigned t = 0; t < l->n_terms; t++)
+                    if (!level_slot(R, l->terms[t], NULL, &n->slot[t]))
+                        return false;
+            }
+        }
+        bit += cc->n_levels + 2;
+    }
+    if (!place_cols(R))
+        return false;
+    /* column numbers to slots */
+    for (unsigned b = 0; b < ROW_MAX_BITS; b++)
+        if ((R->exact_bits | R->null_bits) >> b & 1)
+            R->gather[b] = (uint8_t)R->cols[R->gather[b]].slot;
+    for (size_t d = 0; d < R->n_dice; d++)
+        R->dice[d].pop = (uint8_t)R->cols[R->dice[d].pop].slot;
+    for (size_t x = 0; x < R->n_count; x++)
+        for (unsigned t = 0; t < R->count[x].n_terms; t++)
+            R->count[x].slot[t] = (uint8_t)R->cols[R->count[x].slot[t]].slot;
+    for (size_t x = 0; x < R->n_rev; x++) {
+        R->rev[x].a = (uint8_t)R->cols[R->rev[x].a].slot;
+        R->rev[x].b = (uint8_t)R->cols[R->rev[x].b].slot;
+    }
+    return true;
+}
+
+/* Copy the store's columns into rows (zero-padded). */
+static void fill_rows(rows *R, size_t n)
+{
+    memset(R->v, 0, n * R->slots * sizeof *R->v);
+    for (size_t x = 0; x < R->n_cols; x++) {
+        const rowcol *rc = &R->cols[x];
+        uint64_t *dst = R->v + rc->slot;
+        if (rc->tok) {
+            for (size_t r = 0; r < n; r++, dst += R->slots)
+                memcpy(dst, rc->tok + r * rc->stride, rc->stride * sizeof *dst);
+        } else {
+            for (size_t r = 0; r < n; r++, dst += R->slots)
+                *dst = rc->pop[r];
+        }
+    }
+}
+
+/* BYTES (a multiple of 64) for rows, 64-byte aligned. Rows of pairs are read
+ * all over the array: with 4 KiB pages nearly every pair's rows miss the TLB
+ * once the array is larger than the TLB reaches (a few MiB), so a large array
+ * is aligned to 2 MiB and offered to the kernel for huge pages, where it has
+ * them (Linux: transparent huge pages in "madvise" mode). */
+static uint64_t *alloc_rows(size_t bytes)
+{
+#ifdef MADV_HUGEPAGE
+    const size_t huge = (size_t)1 << 21;
+    if (bytes >= huge) {
+        bytes = (bytes + huge - 1) / huge * huge;
+        uint64_t *v = aligned_alloc(huge, bytes);
+        if (v)
+            (void)madvise(v, bytes, MADV_HUGEPAGE); /* advice only: fine if refused */
+        return v;
+    }
+#endif
+    return aligned_alloc(64, bytes ? bytes : 64);
+}
+
+/* Build C's row copy of STORE, or leave c->rows NULL when the spec does not
+ * fit one (the column kernel then serves it). */
+static dl_status build_rows(dl_comparator *c, const dl_store *store, dl_error *err)
+{
+    rows *R = calloc(1, sizeof *R);
+    if (!R)
+        return dl_error_set(err, DL_ENOMEM, NULL, 0, 0, "out of memory compiling comparisons");
+    if (!compile_rows(c, R)) {
+        free(R);
+        return DL_OK;
+    }
+    size_t bytes = store->n * R->slots * sizeof *R->v;
+    R->v = alloc_rows(bytes);
+    if (!R->v) {
+        const unsigned row = R->slots * 8;
+        free(R);
+        return dl_error_set(err, DL_ENOMEM, NULL, 0, 0,
+                            "out of memory for the comparison rows (%zu bytes: %u a record)",
+                            bytes, row);
+    }
+    fill_rows(R, store->n);
+    c->rows = R;
+    return DL_OK;
+}
+
 dl_status dl__comparator_new(const dl_spec *spec, const dl_store *store, dl_comparator **out,
                              dl_error *err)
 {
@@ -295,6 +606,9 @@ dl_status dl__comparator_new(const dl_spec *spec, const dl_store *store, dl_comp
         c->chunk = MAX_CHUNK;
     /* at most one filter column per field, so at least 4096 / 64 pairs */
     assert(c->chunk >= 1);
+    if ((st = build_rows(c, store, err)))
+        goto fail;
+    c->kernel = best_kernel(c);
     *out = c;
     return DL_OK;
 fail:
@@ -306,6 +620,9 @@ void dl__comparator_free(dl_comparator *c)
 {
     if (!c)
         return;
+    if (c->rows)
+        free(c->rows->v);
+    free(c->rows);
     free(c->comp);
     free(c->levels);
     free(c->dcols);
@@ -385,15 +702,14 @@ static inline bool sets_meet(const uint64_t *a, const uint64_t *b, unsigned s)
         }                                                                                  \
     } while (0)
 
-/* Patterns of N <= c->chunk pairs into OUT. A comparison's value is found
- * from a mask per pair: bit 0 null, bit v level v, bit L + 1 else (always
- * set); the lowest set bit is the value. */
-static void compare_chunk(const dl_comparator *c, const dl_pair *pairs, size_t n,
-                          uint32_t *out)
+/* The column kernel: patterns of N <= c->chunk pairs into OUT, given the
+ * chunk's Dice counts NAB. A comparison's value is found from a mask per
+ * pair: bit 0 null, bit v level v, bit L + 1 else (always set); the lowest
+ * set bit is the value. */
+static void chunk_columns(const dl_comparator *c, const dl_pair *pairs, size_t n,
+                          const uint32_t *nab, uint32_t *out)
 {
-    uint32_t nab[NAB_CELLS], met[MAX_CHUNK], cnt[MAX_CHUNK];
-    for (size_t d = 0; d < c->n_dcol; d++)
-        dl__and_popcount_many(c->dcols[d].bits, c->dcols[d].words, pairs, n, nab + d * n);
+    uint32_t met[MAX_CHUNK], cnt[MAX_CHUNK];
     for (size_t x = 0; x < c->n_comp; x++) {
         const ccomp *cc = &c->comp[x];
         if (cc->null_filter) {
@@ -442,6 +758,211 @@ static void compare_chunk(const dl_comparator *c, const dl_pair *pairs, size_t n
         else
             for (size_t k = 0; k < n; k++)
                 out[k] += (uint32_t)__builtin_ctz(met[k] | other) * radix;
+    }
+}
+
+/* ---- the row kernels ---------------------------------------------------------
+ *
+ * One pair at a time, all its levels at once: the slot compares give two
+ * masks, AGREE (slot of A is not 0 and equals a slot of B's group) and BOTH
+ * (A's and B's slots are not 0); folding AGREE's groups into their first
+ * slot gives a bit per column. Level bits (laid out as the column kernel's
+ * masks, comparison after comparison) are gathered from those masks, the dice
+ * and count levels added, and each comparison's value is the lowest bit set
+ * among its own. No branch depends on the data. */
+
+/* Fold each group's agreement into its first slot. */
+static inline uint64_t fold(const rows *R, uint64_t m)
+{
+    m |= (m >> 1) & R->fold1;
+    return m | ((m >> 2) & R->fold2);
+}
+
+/* The pattern from level bits LV (exact and null levels set) and the folded
+ * mask M of rows A and B, whose |A and B| of filter column d is NAB[d * N]. */
+static inline uint32_t row_pattern(const dl_comparator *c, const rows *R, uint64_t m,
+                                   uint64_t lv, const uint64_t *a, const uint64_t *b,
+                                   const uint32_t *nab, size_t n)
+{
+    for (size_t d = 0; d < R->n_dice; d++) {
+        const rdice *x = &R->dice[d];
+        const uint64_t na = a[x->pop], nb = b[x->pop], ab = nab[x->dcol * n];
+        lv |= (uint64_t)((na != 0) & (nb != 0) & (2 * DICE_SCALE * ab >= x->thr * (na + nb)))
+              << x->bit;
+    }
+    for (size_t q = 0; q < R->n_count; q++) {
+        const rcount *x = &R->count[q];
+        unsigned agree = 0;
+        for (unsigned t = 0; t < x->n_terms; t++)
+            agree += (unsigned)(m >> x->slot[t]) & 1;
+        lv |= (uint64_t)(agree >= x->min) << x->bit;
+    }
+    for (size_t q = 0; q < R->n_rev; q++) {
+        const rrev *x = &R->rev[q];
+        const uint64_t aa = a[x->a], ab = a[x->b];
+        lv |= (uint64_t)((aa == b[x->b]) & (ab == b[x->a]) & (aa != 0) & (ab != 0)) << x->bit;
+    }
+    uint32_t p = 0;
+    for (size_t x = 0; x < c->n_comp; x++) {
+        const ccomp *cc = &c->comp[x];
+        const uint64_t v = (lv >> R->off[x]) | (UINT64_C(1) << (cc->n_levels + 1));
+        p += (uint32_t)__builtin_ctzll(v) * cc->radix;
+    }
+    return p;
+}
+
+static inline void prefetch_rows(const rows *R, const dl_pair *p)
+{
+    const char *a = (const char *)(R->v + (size_t)p->i * R->slots);
+    const char *b = (const char *)(R->v + (size_t)p->j * R->slots);
+    for (unsigned w = 0; w < R->n_zmm; w++) {
+        __builtin_prefetch(a + 64 * w);
+        __builtin_prefetch(b + 64 * w);
+    }
+}
+
+static void chunk_rows_portable(const dl_comparator *c, const dl_pair *pairs, size_t n,
+                                const uint32_t *nab, uint32_t *out)
+{
+    const rows *R = c->rows;
+    for (size_t k = 0; k < n; k++) {
+        if (k + ROW_PREFETCH < n)
+            prefetch_rows(R, &pairs[k + ROW_PREFETCH]);
+        const uint64_t *a = R->v + (size_t)pairs[k].i * R->slots;
+        const uint64_t *b = R->v + (size_t)pairs[k].j * R->slots;
+        uint64_t agree = 0, both = 0;
+        for (unsigned sl = 0; sl < R->slots; sl++) {
+            const uint64_t x = a[sl];
+            unsigned hit = 0;
+            for (unsigned t = R->gstart[sl]; t < R->gstart[sl] + R->gsize[sl]; t++)
+                hit |= x == b[t];
+            agree |= (uint64_t)(hit & (x != 0)) << sl;
+            both |= (uint64_t)((x != 0) & (b[sl] != 0)) << sl;
+        }
+        const uint64_t m = fold(R, agree);
+        uint64_t lv = 0;
+        for (uint64_t e = R->exact_bits; e; e &= e - 1) {
+            const unsigned bit = (unsigned)__builtin_ctzll(e);
+            lv |= (m >> R->gather[bit] & 1) << bit;
+        }
+        for (uint64_t e = R->null_bits; e; e &= e - 1) {
+            const unsigned bit = (unsigned)__builtin_ctzll(e);
+            lv |= (~both >> R->gather[bit] & 1) << bit;
+        }
+        out[k] = row_pattern(c, R, m, lv, a, b, nab + k, n);
+    }
+}
+
+#ifdef DL_X86_KERNELS
+#define TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512bitalg")))
+
+/* Eight slots a compare; a group's rotations are compared too, only in the
+ * 8-slot blocks that hold sets. The level bits are gathered in one
+ * instruction each (VPSHUFBITQMB: bit x of the result is bit GATHER[x] of
+ * the broadcast mask). */
+TARGET_AVX512 static void chunk_rows_avx512(const dl_comparator *c, const dl_pair *pairs,
+                                            size_t n, const uint32_t *nab, uint32_t *out)
+{
+    const rows *R = c->rows;
+    const __m512i gather = _mm512_loadu_si512(R->gather);
+    for (size_t k = 0; k < n; k++) {
+        if (k + ROW_PREFETCH < n)
+            prefetch_rows(R, &pairs[k + ROW_PREFETCH]);
+        const uint64_t *a = R->v + (size_t)pairs[k].i * R->slots;
+        const uint64_t *b = R->v + (size_t)pairs[k].j * R->slots;
+        uint64_t agree = 0, both = 0;
+        for (unsigned w = 0; w < R->n_zmm; w++) {
+            const __m512i va = _mm512_load_si512(a + 8 * w), vb = _mm512_load_si512(b + 8 * w);
+            __mmask8 eq = _mm512_cmpeq_epi64_mask(va, vb);
+            for (unsigned r = 0; r < R->n_rot[w]; r++) {
+                const __m512i idx = _mm512_loadu_si512(R->rot[w][r]);
+                eq |= _mm512_cmpeq_epi64_mask(va, _mm512_permutexvar_epi64(idx, vb));
+            }
+            const __mmask8 nza = _mm512_test_epi64_mask(va, va);
+            const __mmask8 nzb = _mm512_test_epi64_mask(vb, vb);
+            agree |= (uint64_t)(eq & nza) << (8 * w);
+            both |= (uint64_t)(nza & nzb) << (8 * w);
+        }
+        const uint64_t m = fold(R, agree);
+        const uint64_t lv =
+            (_mm512_bitshuffle_epi64_mask(_mm512_set1_epi64((long long)m), gather) &
+             R->exact_bits) |
+            (_mm512_bitshuffle_epi64_mask(_mm512_set1_epi64((long long)~both), gather) &
+             R->null_bits);
+        out[k] = row_pattern(c, R, m, lv, a, b, nab + k, n);
+    }
+}
+#endif
+
+static bool cpu_has(enum kernel_kind k)
+{
+    if (k != K_ROWS_AVX512)
+        return true;
+#ifdef DL_X86_KERNELS
+    __builtin_cpu_init();
+    /* also checks that the OS saves the AVX-512 registers */
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512bitalg");
+#else
+    return false;
+#endif
+}
+
+/* The fastest kernel C can use: rows when its spec fits one. */
+static enum kernel_kind best_kernel(const dl_comparator *c)
+{
+    if (!c->rows)
+        return K_COLUMNS;
+    return cpu_has(K_ROWS_AVX512) ? K_ROWS_AVX512 : K_ROWS_PORTABLE;
+}
+
+const char *dl__comparator_kernel(const dl_comparator *c)
+{
+    return kernel_names[c->kernel];
+}
+
+bool dl__comparator_force(dl_comparator *c, const char *name)
+{
+    if (!name || strcmp(name, "auto") == 0) {
+        c->kernel = best_kernel(c);
+        return true;
+    }
+    for (size_t k = 0; k < sizeof kernel_names / sizeof kernel_names[0]; k++)
+        if (strcmp(name, kernel_names[k]) == 0) {
+            if ((k != K_COLUMNS && !c->rows) || !cpu_has((enum kernel_kind)k))
+                return false;
+            c->kernel = (enum kernel_kind)k;
+            return true;
+        }
+    return false;
+}
+
+size_t dl__comparator_bytes(const dl_comparator *c)
+{
+    return c->rows ? c->rows->slots * sizeof *c->rows->v : 0;
+}
+
+/* Patterns of N <= c->chunk pairs into OUT: the chunk's Dice counts, for
+ * every filter column a dice level reads, in one batch call each (where the
+ * kernel is inlined), then the levels. */
+static void compare_chunk(const dl_comparator *c, const dl_pair *pairs, size_t n,
+                          uint32_t *out)
+{
+    uint32_t nab[NAB_CELLS];
+    for (size_t d = 0; d < c->n_dcol; d++)
+        dl__and_popcount_many(c->dcols[d].bits, c->dcols[d].words, pairs, n, nab + d * n);
+    switch (c->kernel) {
+#ifdef DL_X86_KERNELS
+    case K_ROWS_AVX512:
+        chunk_rows_avx512(c, pairs, n, nab, out);
+        break;
+#endif
+    case K_ROWS_PORTABLE:
+        chunk_rows_portable(c, pairs, n, nab, out);
+        break;
+    default:
+        chunk_columns(c, pairs, n, nab, out);
+        break;
     }
 }
 

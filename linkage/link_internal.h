@@ -144,6 +144,21 @@ void dl__comparator_free(dl_comparator *c);
 size_t dl__comparator_n_comparisons(const dl_comparator *c);
 size_t dl__comparator_n_levels(const dl_comparator *c, size_t comp);
 uint64_t dl__comparator_n_patterns(const dl_comparator *c);
+/* The comparator keeps its own row-major copy of the token slots and filter
+ * popcounts its levels read (one 64-byte aligned row a record, a multiple of
+ * 64 bytes: 256 for the demo spec), so the store's token columns and
+ * popcounts must not change while it lives; filter bits are read from the
+ * store. Specs needing more than 64 slots or 64 level bits have no rows and
+ * compare column by column. dl__comparator_bytes: the row's bytes a record
+ * (0 without rows). */
+size_t dl__comparator_bytes(const dl_comparator *c);
+/* The kernel in use ("rows-avx512", "rows-portable" or "columns"; every one
+ * gives the same patterns), and a way for tests and benchmarks to choose one:
+ * false, and no change, when NAME is unknown, the CPU lacks it or C has no
+ * rows; NULL or "auto" restores the automatic choice. Not to be called while
+ * another thread compares with C. */
+const char *dl__comparator_kernel(const dl_comparator *c);
+bool dl__comparator_force(dl_comparator *c, const char *name);
 /* The pattern of records I and J. Thread-safe. */
 uint32_t dl__compare(const dl_comparator *c, uint32_t i, uint32_t j);
 /* Patterns of N pairs at once (what the hot loop calls). */

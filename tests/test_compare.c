@@ -285,7 +285,10 @@ Test(compare, null_follows_null_if_not_the_levels)
     dl_comparator *c = comparator(&fx);
     cr_assert_eq(value(c, 0, 1, 0), 2, "token missing on one side, dmetaphone agrees");
     cr_assert_eq(value(c, 0, 2, 0), 0, "null_if missing: null despite an agreeing token");
+    /* the comparator copies the tokens it reads: a changed store needs a new one */
     set_tok(&fx, "gn.dmetaphone", 1, 8, 0);
+    dl__comparator_free(c);
+    c = comparator(&fx);
     cr_assert_eq(value(c, 0, 1, 0), 3, "nothing agrees: else");
     dl__comparator_free(c);
     fx_free(&fx);
@@ -334,6 +337,8 @@ Test(compare, dice_exactly_at_threshold_is_met)
     cr_assert_eq(value(c, 0, 5, 0), 5);
     /* one bit less than the threshold needs: 0.9 wants 2|A&B| >= 0.9 * 20 */
     set_bits(&fx, "gn.bloom", 1, 1, 12);   /* 9 of 10 + 11: 18/21 = 0.857 */
+    dl__comparator_free(c);                /* it copied the old popcounts */
+    c = comparator(&fx);
     cr_assert_eq(value(c, 0, 1, 0), 4);
     dl__comparator_free(c);
     fx_free(&fx);
@@ -518,6 +523,7 @@ static uint32_t ref_pattern(fixture *fx, size_t i, size_t j)
 }
 
 static const char *const kernel_names[] = {"portable", "popcnt", "avx2", "avx512-vpopcntdq"};
+static const char *const compare_kernels[] = {"columns", "rows-portable", "rows-avx512"};
 
 Test(compare, compare_many_matches_reference_on_every_kernel)
 {
@@ -537,19 +543,219 @@ Test(compare, compare_many_matches_reference_on_every_kernel)
     for (size_t x = 0; x < 4; x++) {
         if (!dl__dice_force(kernel_names[x]))
             continue;
-        kernels_run++;
         cr_assert_str_eq(dl__dice_kernel(), kernel_names[x]);
-        memset(got, 0xff, n * sizeof *got);
-        dl__compare_many(c, pairs, n, got);
-        for (size_t k = 0; k < n; k++)
-            cr_assert_eq(got[k], want[k], "kernel %s, pair %zu (%u, %u): %u, expected %u",
-                         kernel_names[x], k, pairs[k].i, pairs[k].j, got[k], want[k]);
+        for (size_t y = 0; y < 3; y++) {
+            if (!dl__comparator_force(c, compare_kernels[y]))
+                continue;
+            kernels_run++;
+            memset(got, 0xff, n * sizeof *got);
+            dl__compare_many(c, pairs, n, got);
+            for (size_t k = 0; k < n; k++)
+                cr_assert_eq(got[k], want[k],
+                             "kernels %s, %s, pair %zu (%u, %u): %u, expected %u",
+                             kernel_names[x], compare_kernels[y], k, pairs[k].i, pairs[k].j,
+                             got[k], want[k]);
+        }
     }
     cr_assert(dl__dice_force("auto"));
+    cr_assert(dl__comparator_force(c, "auto"));
     cr_assert_geq(kernels_run, 1);
     free(pairs);
     free(want);
     free(got);
+    dl__comparator_free(c);
+    fx_free(&fx);
+}
+
+/* ---- the comparator's kernels: rows and columns ------------------------------ */
+
+/* Two names with filters, a date with a set (year_pm1), and every level
+ * kind, null_if on a filter and on a column no level reads, a count over
+ * sets and columns of other fields: what the row layout must place. */
+#define ROWS_SPEC                                                                          \
+    "version: 1\n"                                                                         \
+    "name: t\n"                                                                            \
+    "input: {record_id: id}\n"                                                             \
+    "blocking: {rules: [[gn.token]]}\n"                                                    \
+    "fields:\n"                                                                            \
+    "  - {name: gn, column: fn, type: given_name,\n"                                       \
+    "     features: [token, dmetaphone, bloom, initial, variant]}\n"                       \
+    "  - {name: sn, column: sn, type: surname, features: [token, dmetaphone, bloom, variant]}\n" \
+    "  - {name: dob, column: d, type: date,\n"                                             \
+    "     features: [token, year, month, day, swap, year_pm1]}\n"                          \
+    "comparisons:\n"                                                                       \
+    "  - name: gn\n    levels:\n"                                                          \
+    "      - {exact: gn.token}\n      - {exact: gn.variant}\n"                             \
+    "      - {dice: gn.bloom, min: 0.9}\n      - {exact: gn.dmetaphone}\n"                 \
+    "      - {dice: gn.bloom, min: 0.6}\n      - {exact: gn.initial}\n"                    \
+    "  - name: sn\n    null_if: sn.bloom\n    levels:\n"                                   \
+    "      - {exact: sn.token}\n      - {exact: sn.variant}\n"                             \
+    "      - {dice: sn.bloom, min: 0.8}\n      - {exact: sn.dmetaphone}\n"                 \
+    "  - name: dob\n    levels:\n"                                                         \
+    "      - {exact: dob.token}\n      - {exact: dob.swap}\n"                              \
+    "      - {count: [dob.year, dob.month, dob.day], min: 2}\n"                             \
+    "      - {exact: dob.year_pm1}\n"                                                      \
+    "      - {count: [gn.initial, sn.dmetaphone, dob.year, gn.variant], min: 3}\n"          \
+    "  - name: init\n    null_if: dob.day\n    levels: [{exact: gn.initial}]\n"
+
+/* Give token column NAME STRIDE slots a record (as the store packs sets to
+ * the most tokens any record has), all 0. */
+static void narrow(fixture *fx, const char *name, unsigned stride)
+{
+    dl_store_col *c = col(fx, name);
+    free(c->tok);
+    c->stride = (uint8_t)stride;
+    c->tok = calloc(fx->st.n * stride, sizeof *c->tok);
+}
+
+/* Every column random from a small alphabet, so that every level happens;
+ * filters of 0 (missing) to 40 bits in a window of 60. */
+static void fill_columns(fixture *fx)
+{
+    for (size_t c = 0; c < fx->st.n_cols; c++) {
+        dl_store_col *sc = &fx->st.cols[c];
+        for (size_t r = 0; r < fx->st.n; r++) {
+            uint64_t x = rnd64();
+            if (sc->filter) {
+                unsigned from = (unsigned)(x % 20), len = (unsigned)((x >> 8) % 41);
+                uint64_t *w = sc->bits + r * sc->words;
+                memset(w, 0, sc->words * 8);
+                for (unsigned b = from; b < from + len; b++)
+                    w[b / 64] |= UINT64_C(1) << (b % 64);
+                sc->pop[r] = len;
+                continue;
+            }
+            uint64_t *t = sc->tok + r * sc->stride;
+            memset(t, 0, sc->stride * sizeof *t);
+            /* a quarter missing; else a token from 1..3, or a set of up to
+             * STRIDE distinct tokens from 1..5, each drawn with odds 1/2 */
+            if ((x >> 16) % 4 == 0)
+                continue;
+            if (sc->stride == 1) {
+                t[0] = 1 + (x >> 20) % 3;
+                continue;
+            }
+            unsigned have = 0;
+            for (uint64_t v = 1; v <= 5 && have < sc->stride; v++)
+                if ((x >> (24 + v)) & 1)
+                    t[have++] = v * UINT64_C(0x0100000000000001); /* large, ascending */
+        }
+    }
+}
+
+Test(compare, row_kernels_match_the_column_kernel)
+{
+    /* set sizes as the store packs them: 1 to 4 slots, 3 padded to a group of 4 */
+    static const unsigned strides[][4] = {
+        {4, 4, 4, 2}, {2, 3, 2, 2}, {1, 2, 4, 1}, {3, 1, 3, 2}, {2, 2, 1, 2}};
+    static const char *const sets[4] = {"gn.dmetaphone", "gn.variant", "sn.dmetaphone",
+                                        "dob.year_pm1"};
+    const size_t n_rec = 400, n = 30000;
+    dl_pair *pairs = malloc(n * sizeof *pairs);
+    uint32_t *want = malloc(n * sizeof *want), *got = malloc(n * sizeof *got);
+    for (size_t round = 0; round < sizeof strides / sizeof strides[0]; round++) {
+        fixture fx;
+        fx_init(&fx, ROWS_SPEC, n_rec, round % 2 ? 5 : WORDS); /* 5 words: a dice tail */
+        for (size_t x = 0; x < 4; x++)
+            narrow(&fx, sets[x], strides[round][x]);
+        fill_columns(&fx);
+        dl_comparator *c = comparator(&fx);
+        cr_assert_str_neq(dl__comparator_kernel(c), "columns", "the spec fits a row");
+        cr_assert_gt(dl__comparator_bytes(c), 0);
+        cr_assert_eq(dl__comparator_bytes(c) % 64, 0, "rows are whole cache lines");
+        for (size_t k = 0; k < n; k++) /* some pairs of a record with itself */
+            pairs[k] = (dl_pair){(uint32_t)(rnd64() % n_rec),
+                                 (uint32_t)(k % 97 || !k ? rnd64() % n_rec : pairs[k - 1].i)};
+        cr_assert(dl__comparator_force(c, "columns"));
+        dl__compare_many(c, pairs, n, want);
+        size_t seen = 0;
+        for (size_t y = 1; y < 3; y++) {
+            if (!dl__comparator_force(c, compare_kernels[y])) {
+                cr_assert_eq(y, 2, "the portable row kernel is always there");
+                continue;
+            }
+            cr_assert_str_eq(dl__comparator_kernel(c), compare_kernels[y]);
+            /* odd batch sizes: chunks and the prefetch distance end anywhere */
+            memset(got, 0xff, n * sizeof *got);
+            for (size_t k = 0, b = 1; k < n; k += b, b = b * 3 % 1031 + 1)
+                dl__compare_many(c, pairs + k, n - k < b ? n - k : b, got + k);
+            for (size_t k = 0; k < n; k++) {
+                cr_assert_eq(got[k], want[k], "round %zu, %s, pair %zu (%u, %u): %u vs %u",
+                             round, compare_kernels[y], k, pairs[k].i, pairs[k].j, got[k],
+                             want[k]);
+                seen |= (size_t)1 << (got[k] % 7); /* crude: many patterns happen */
+            }
+            for (size_t k = 0; k < 200; k++)
+                cr_assert_eq(dl__compare(c, pairs[k].i, pairs[k].j), want[k]);
+        }
+        cr_assert_eq(seen, 0x7f);
+        /* every level of every comparison happens on this data */
+        for (size_t x = 0; x < dl__comparator_n_comparisons(c); x++)
+            for (unsigned v = 0; v < dl__comparator_n_levels(c, x); v++) {
+                bool hit = false;
+                for (size_t k = 0; k < n && !hit; k++)
+                    hit = dl__pattern_value(c, want[k], x) == v;
+                cr_assert(hit, "round %zu: comparison %zu never at value %u", round, x, v);
+            }
+        dl__comparator_free(c);
+        fx_free(&fx);
+    }
+    free(pairs);
+    free(want);
+    free(got);
+}
+
+Test(compare, comparator_force_refuses_unknown_kernels)
+{
+    fixture fx;
+    fx_init(&fx, HEAD THREE_COMPARISONS, 4, WORDS);
+    dl_comparator *c = comparator(&fx);
+    const char *best = dl__comparator_kernel(c);
+    cr_assert_not(dl__comparator_force(c, "rows"));
+    cr_assert_not(dl__comparator_force(c, ""));
+    cr_assert_str_eq(dl__comparator_kernel(c), best, "a refusal changes nothing");
+    cr_assert(dl__comparator_force(c, "columns"));
+    cr_assert_str_eq(dl__comparator_kernel(c), "columns");
+    cr_assert(dl__comparator_force(c, NULL));
+    cr_assert_str_eq(dl__comparator_kernel(c), best);
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512bitalg") && __builtin_cpu_supports("avx512bw"))
+        cr_assert_str_eq(best, "rows-avx512", "the best kernel is chosen");
+#endif
+    dl__comparator_free(c);
+    fx_free(&fx);
+}
+
+/* 7 comparisons of 8 levels: 10^7 patterns (allowed), but 70 level bits, more
+ * than a row pattern holds: the comparator compares column by column, and
+ * still right (the reference is the same comparator's single calls). */
+Test(compare, spec_too_wide_for_a_row_uses_columns)
+{
+    static char text[8192];
+    int o = snprintf(text, sizeof text, HEAD "comparisons:\n");
+    for (int k = 0; k < 7; k++)
+        o += snprintf(text + o, sizeof text - (size_t)o,
+                      "  - {name: c%d, levels: [{exact: gn.token}, {exact: gn.initial}, "
+                      "{exact: dob.year}, {exact: dob.month}, {exact: dob.day}, "
+                      "{exact: dob.swap}, {exact: gn.dmetaphone}, {exact: gn.variant}]}\n",
+                      k);
+    fixture fx;
+    fx_init(&fx, text, 50, WORDS);
+    fill_columns(&fx);
+    dl_comparator *c = comparator(&fx);
+    cr_assert_eq(dl__comparator_n_patterns(c), 10000000);
+    cr_assert_str_eq(dl__comparator_kernel(c), "columns");
+    cr_assert_eq(dl__comparator_bytes(c), 0);
+    cr_assert_not(dl__comparator_force(c, "rows-portable"));
+    cr_assert_str_eq(dl__comparator_kernel(c), "columns");
+    /* all seven comparisons are the same: every digit of a pattern equal */
+    for (uint32_t i = 0; i < 50; i++)
+        for (uint32_t j = 0; j < 50; j++) {
+            uint32_t p = dl__compare(c, i, j);
+            for (size_t k = 1; k < 7; k++)
+                cr_assert_eq(dl__pattern_value(c, p, k), dl__pattern_value(c, p, 0));
+        }
     dl__comparator_free(c);
     fx_free(&fx);
 }
@@ -789,14 +995,22 @@ Test(compare, reversed_level_needs_both_names_crosswise)
         set_tok(&fx, "sn.token", r, sn[r], 0);
     }
     dl_comparator *c = comparator(&fx);
-    /* values: 0 null, 1 exact, 2 reversed, 3 else */
-    cr_assert_eq(value(c, 0, 1, 0), 2, "A B and B A are swapped");
-    cr_assert_eq(value(c, 0, 3, 0), 1, "exact comes first");
-    cr_assert_eq(value(c, 0, 2, 0), 3, "B C: only one side crosses");
-    cr_assert_eq(value(c, 1, 2, 0), 1);
-    cr_assert_eq(value(c, 0, 4, 0), 0, "a missing forename is null");
-    cr_assert_eq(value(c, 0, 5, 0), 3, "a missing surname never agrees crosswise");
-    cr_assert_eq(value(c, 1, 5, 0), 1);
+    size_t ran = 0;
+    for (size_t y = 0; y < sizeof compare_kernels / sizeof *compare_kernels; y++) {
+        if (!dl__comparator_force(c, compare_kernels[y]))
+            continue; /* not on this CPU */
+        ran++;
+        /* values: 0 null, 1 exact, 2 reversed, 3 else */
+        cr_assert_eq(value(c, 0, 1, 0), 2, "%s: A B and B A are swapped", compare_kernels[y]);
+        cr_assert_eq(value(c, 0, 3, 0), 1, "exact comes first");
+        cr_assert_eq(value(c, 0, 2, 0), 3, "%s: B C: only one side crosses", compare_kernels[y]);
+        cr_assert_eq(value(c, 1, 2, 0), 1);
+        cr_assert_eq(value(c, 0, 4, 0), 0, "a missing forename is null");
+        cr_assert_eq(value(c, 0, 5, 0), 3, "%s: a missing surname never agrees crosswise",
+                     compare_kernels[y]);
+        cr_assert_eq(value(c, 1, 5, 0), 1);
+    }
+    cr_assert_geq(ran, 2, "the column kernel and a row kernel at least");
     dl__comparator_free(c);
     fx_free(&fx);
 }
