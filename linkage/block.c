@@ -59,6 +59,7 @@ struct dl_blocking {
     dl_link_type link_type;
     int spine_file;
     bool union_rules;
+    bool masks;        /* tell the callback which rules pair each pair */
     size_t n_rules;
     rule_state *rules;
     task *tasks;
@@ -394,6 +395,14 @@ size_t dl__blocking_n_tasks(const dl_blocking *b)
     return b->n_tasks;
 }
 
+bool dl__blocking_set_masks(dl_blocking *b, bool on)
+{
+    if (on && b->n_rules > DL_BLOCK_MASK_RULES)
+        return false;
+    b->masks = on;
+    return true;
+}
+
 size_t dl__blocking_n_rules(const dl_blocking *b)
 {
     return b->n_rules;
@@ -425,9 +434,11 @@ dl_status dl__blocking_task(const dl_blocking *b, size_t ti, dl_pairs_fn fn, voi
     const rule_state *rs = &b->rules[t->rule];
     const dl_store *s = b->store;
     dl_pair batch[DL_BLOCK_BATCH];
+    uint64_t mask[DL_BLOCK_BATCH];
     size_t n = 0;
     uint64_t emitted = 0;
     const bool multi_key = rs->nkeys > 1;
+    const uint64_t own = UINT64_C(1) << (t->rule % DL_BLOCK_MASK_RULES);
     for (uint32_t k = t->b0; k < t->b1; k++) {
         const block *bl = &rs->blocks[k];
         const entry *e = rs->entries + bl->start;
@@ -446,9 +457,18 @@ dl_status dl__blocking_task(const dl_blocking *b, size_t ti, dl_pairs_fn fn, voi
                     earlier = pairing_key(&b->rules[r], i, j) != 0;
                 if (earlier)
                     continue;
+                if (b->masks) {
+                    /* Earlier rules do not pair it (or it would not be
+                     * here); later ones may. */
+                    uint64_t m = own;
+                    for (uint32_t r = t->rule + 1; b->union_rules && r < b->n_rules; r++)
+                        if (pairing_key(&b->rules[r], i, j) != 0)
+                            m |= UINT64_C(1) << r;
+                    mask[n] = m;
+                }
                 batch[n++] = (dl_pair){i, j};
                 if (n == DL_BLOCK_BATCH) {
-                    dl_status st = fn(batch, n, payload, err);
+                    dl_status st = fn(batch, b->masks ? mask : NULL, n, payload, err);
                     if (st != DL_OK)
                         return st;
                     emitted += n;
@@ -458,7 +478,7 @@ dl_status dl__blocking_task(const dl_blocking *b, size_t ti, dl_pairs_fn fn, voi
         }
     }
     if (n) {
-        dl_status st = fn(batch, n, payload, err);
+        dl_status st = fn(batch, b->masks ? mask : NULL, n, payload, err);
         if (st != DL_OK)
             return st;
         emitted += n;

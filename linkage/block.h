@@ -43,11 +43,23 @@ size_t dl__blocking_n_tasks(const dl_blocking *b);
 /* Pairs of TASK, in a fixed order, handed to FN in batches of at most
  * DL_BLOCK_BATCH pairs. RULE_PAIRS (n_rules counters, may be NULL) gets the
  * number of pairs each rule generated. FN returning non-DL_OK stops the walk.
+ * MASKS is NULL unless dl__blocking_want_masks() was called: then MASKS[k]
+ * has bit r set for every rule r that pairs PAIRS[k] (shares a block with
+ * them that was not skipped or capped before them), which is the set of
+ * rules whose own pass (union false) would emit the pair.
  * Thread-safe: tasks may run concurrently. */
 #define DL_BLOCK_BATCH 4096
-typedef dl_status (*dl_pairs_fn)(const dl_pair *pairs, size_t n, void *payload, dl_error *err);
+#define DL_BLOCK_MASK_RULES 64 /* rules a mask can name */
+typedef dl_status (*dl_pairs_fn)(const dl_pair *pairs, const uint64_t *masks, size_t n,
+                                 void *payload, dl_error *err);
 dl_status dl__blocking_task(const dl_blocking *b, size_t task, dl_pairs_fn fn, void *payload,
                             uint64_t *rule_pairs, dl_error *err);
+
+/* With ON, give FN the rules pairing each pair (one pass then yields every
+ * rule's own pairs: link trains EM on them while walking the union once);
+ * off by default, as the masks cost a key comparison per later rule. Needs
+ * at most DL_BLOCK_MASK_RULES rules to turn on; false otherwise. */
+bool dl__blocking_set_masks(dl_blocking *b, bool on);
 
 /* Statistics of rule R (pairs is filled by the caller's counters via
  * dl__blocking_add_pairs after the walk). */

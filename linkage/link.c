@@ -120,6 +120,7 @@ typedef struct hist_job {
     ctx *c;
     const dl_blocking *b;
     dl_histogram *per_worker;
+    dl_histogram **rule_hists; /* per worker: a histogram per rule, or NULL */
     uint64_t **rule_pairs;   /* per worker */
     uint32_t **scratch;      /* per worker: DL_BLOCK_BATCH patterns */
     size_t worker;
@@ -130,7 +131,8 @@ typedef struct hist_task_state {
     size_t worker;
 } hist_task_state;
 
-static dl_status hist_pairs(const dl_pair *pairs, size_t n, void *payload, dl_error *err)
+static dl_status hist_pairs(const dl_pair *pairs, const uint64_t *masks, size_t n,
+                           void *payload, dl_error *err)
 {
     hist_task_state *t = payload;
     hist_job *j = t->job;
@@ -141,6 +143,15 @@ static dl_status hist_pairs(const dl_pair *pairs, size_t n, void *payload, dl_er
     for (size_t k = 0; k < n; k++)
         h->counts[pat[k]]++;
     h->total += n;
+    if (masks && j->rule_hists) {
+        dl_histogram *rh = j->rule_hists[t->worker];
+        for (size_t k = 0; k < n; k++)
+            for (uint64_t m = masks[k]; m; m &= m - 1) {
+                dl_histogram *x = &rh[__builtin_ctzll(m)];
+                x->counts[pat[k]]++;
+                x->total++;
+            }
+    }
     return DL_OK;
 }
 
@@ -151,16 +162,43 @@ static dl_status hist_task(size_t task, size_t worker, void *payload, dl_error *
     return dl__blocking_task(j->b, task, hist_pairs, &t, j->rule_pairs[worker], err);
 }
 
-/* The pattern histogram of every pair of blocking B (summed over workers in
- * a fixed order: counts are integers, so the sum is exact). */
-static dl_status blocked_histogram(ctx *c, dl_blocking *b, dl_histogram *out, dl_error *err)
+static void free_hists(dl_histogram *h, size_t n)
+{
+    for (size_t r = 0; h && r < n; r++)
+        dl__histogram_free(&h[r]);
+    free(h);
+}
+
+/* N zeroed histograms of NP patterns, or NULL (ERR set). */
+static dl_histogram *new_hists(size_t n, uint64_t np, dl_error *err)
+{
+    dl_histogram *h = calloc(n ? n : 1, sizeof *h);
+    if (!h) {
+        dl_error_set(err, DL_ENOMEM, NULL, 0, 0, "out of memory for pattern histograms");
+        return NULL;
+    }
+    for (size_t r = 0; r < n; r++)
+        if (dl__histogram_init(&h[r], np, err) != DL_OK) {
+            free_hists(h, n);
+            return NULL;
+        }
+    return h;
+}
+
+/* The pattern histogram of every pair of blocking B into OUT (summed over
+ * workers in a fixed order: counts are integers, so the sum is exact). With
+ * RULE_OUT (B's masks on), also one histogram per rule of B, of the pairs
+ * that rule pairs: what the rule's own blocking would give. */
+static dl_status blocked_histogram(ctx *c, dl_blocking *b, dl_histogram *out,
+                                   dl_histogram *rule_out, dl_error *err)
 {
     size_t nw = dl_workers_count(c->pool), nr = dl__blocking_n_rules(b);
     uint64_t np = dl__comparator_n_patterns(c->cmp);
-    hist_job j = {c, b, calloc(nw, sizeof(dl_histogram)), calloc(nw, sizeof(uint64_t *)),
-                  calloc(nw, sizeof(uint32_t *)), 0};
+    hist_job j = {c, b, calloc(nw, sizeof(dl_histogram)),
+                  rule_out ? calloc(nw, sizeof(dl_histogram *)) : NULL,
+                  calloc(nw, sizeof(uint64_t *)), calloc(nw, sizeof(uint32_t *)), 0};
     dl_status st = DL_OK;
-    if (!j.per_worker || !j.rule_pairs || !j.scratch)
+    if (!j.per_worker || !j.rule_pairs || !j.scratch || (rule_out && !j.rule_hists))
         st = dl_error_set(err, DL_ENOMEM, NULL, 0, 0, "out of memory");
     for (size_t w = 0; w < nw && st == DL_OK; w++) {
         st = dl__histogram_init(&j.per_worker[w], np, err);
@@ -168,6 +206,8 @@ static dl_status blocked_histogram(ctx *c, dl_blocking *b, dl_histogram *out, dl
         j.scratch[w] = malloc(DL_BLOCK_BATCH * sizeof(uint32_t));
         if (st == DL_OK && (!j.rule_pairs[w] || !j.scratch[w]))
             st = dl_error_set(err, DL_ENOMEM, NULL, 0, 0, "out of memory");
+        if (st == DL_OK && rule_out && !(j.rule_hists[w] = new_hists(nr, np, err)))
+            st = DL_ENOMEM;
     }
     if (st == DL_OK)
         st = dl__histogram_init(out, np, err);
@@ -177,6 +217,8 @@ static dl_status blocked_histogram(ctx *c, dl_blocking *b, dl_histogram *out, dl
         for (size_t w = 0; w < nw; w++) {
             dl__histogram_add(out, &j.per_worker[w]);
             dl__blocking_add_pairs(b, j.rule_pairs[w]);
+            for (size_t r = 0; rule_out && r < nr; r++)
+                dl__histogram_add(&rule_out[r], &j.rule_hists[w][r]);
         }
     for (size_t w = 0; w < nw && j.per_worker; w++) {
         dl__histogram_free(&j.per_worker[w]);
@@ -184,8 +226,11 @@ static dl_status blocked_histogram(ctx *c, dl_blocking *b, dl_histogram *out, dl
             free(j.rule_pairs[w]);
         if (j.scratch)
             free(j.scratch[w]);
+        if (j.rule_hists)
+            free_hists(j.rule_hists[w], nr);
     }
     free(j.per_worker);
+    free(j.rule_hists);
     free(j.rule_pairs);
     free(j.scratch);
     return st;
@@ -350,7 +395,30 @@ static dl_status estimate_u(ctx *c, dl_error *err)
 
 /* ---- training ------------------------------------------------------------------ */
 
-static dl_status train(ctx *c, dl_error *err)
+/* Histograms a one-walk training may hold: (rules + 1) per worker and once
+ * more for the sums. Past this (specs with millions of patterns), each
+ * training rule gets its own walk, holding two or three at a time. */
+#define FUSED_HIST_BYTES ((uint64_t)1 << 29)
+
+/* Whether training can walk the linkage blocking UNION once: its rules are
+ * the training rules (no em_rules of their own), their histograms fit, and
+ * the blocking can say which rules pair each pair. */
+static bool fused_training(const ctx *c, dl_blocking *b)
+{
+    const dl_spec *s = c->spec;
+    uint64_t hists = (uint64_t)(s->n_rules + 1) * (dl_workers_count(c->pool) + 1);
+    return s->n_em_rules == 0 && s->n_rules > 0 &&
+           hists * dl__comparator_n_patterns(c->cmp) * sizeof(uint64_t) <= FUSED_HIST_BYTES &&
+           dl__blocking_set_masks(b, true);
+}
+
+/* u from random pairs, then m by EM, one pass per training rule. When the
+ * training rules are the blocking rules of UNION, one walk of UNION counts
+ * every rule's pairs at once (a pair counts for each rule that pairs it, so
+ * each histogram is exactly that rule's own blocking's) and *PAIRS_HIST
+ * gets the histogram of all its pairs, which lambda needs next; otherwise
+ * each rule is walked on its own and *PAIRS_HIST is left empty. */
+static dl_status train(ctx *c, dl_blocking *union_b, dl_histogram *pairs_hist, dl_error *err)
 {
     const dl_spec *s = c->spec;
     dl_status st = dl__model_new(s, c->cmp, &c->model, err);
@@ -369,15 +437,27 @@ static dl_status train(ctx *c, dl_error *err)
     if (!fixed)
         return dl_error_set(err, DL_ENOMEM, NULL, 0, 0, "out of memory");
     stage_begin(c);
+    dl_histogram *fused = NULL;
+    if (fused_training(c, union_b)) {
+        dl_progress_update(c->o->progress, "link: pairs of every training rule", 0, 0, "pairs");
+        fused = new_hists(n_rules, dl__comparator_n_patterns(c->cmp), err);
+        st = fused ? blocked_histogram(c, union_b, pairs_hist, fused, err) : DL_ENOMEM;
+        dl__blocking_set_masks(union_b, false);
+    }
     for (size_t r = 0; r < n_rules && st == DL_OK; r++) {
         char text[256];
         dl__rule_text(s, &rules[r], text, sizeof text);
         dl_progress_update(c->o->progress, "link: EM", r, n_rules, "rules");
         dl_blocking *b = NULL;
         dl_histogram h = {0};
-        st = dl__blocking_new(c->store, s, &rules[r], 1, false, 0, &b, err);
-        if (st == DL_OK)
-            st = blocked_histogram(c, b, &h, err);
+        if (fused) {
+            h = fused[r];
+            fused[r] = (dl_histogram){0};
+        } else {
+            st = dl__blocking_new(c->store, s, &rules[r], 1, false, 0, &b, err);
+            if (st == DL_OK)
+                st = blocked_histogram(c, b, &h, NULL, err);
+        }
         if (st == DL_OK) {
             dl__rule_fixed_comparisons(s, &rules[r], fixed);
             if (h.total == 0)
@@ -389,6 +469,7 @@ static dl_status train(ctx *c, dl_error *err)
         dl__histogram_free(&h);
         dl__blocking_free(b);
     }
+    free_hists(fused, n_rules);
     free(fixed);
     stage_end(c, "em");
     return st;
@@ -489,8 +570,10 @@ static double weight_of_prob(double p)
     return log2(p / (1 - p));
 }
 
-static dl_status score_pairs(const dl_pair *pairs, size_t n, void *payload, dl_error *err)
+static dl_status score_pairs(const dl_pair *pairs, const uint64_t *masks, size_t n,
+                            void *payload, dl_error *err)
 {
+    (void)masks;
     score_state *s = payload;
     const ctx *c = s->job->c;
     uint32_t *pat = s->job->scratch[s->worker];
@@ -1043,25 +1126,27 @@ dl_status dl_link_run(const dl_link_opts *o, dl_link_result *res, dl_error *err)
     if (st == DL_OK)
         st = dl__comparator_new(s, c.store, &c.cmp, err);
     if (st == DL_OK) {
-        if (o->model_path) {
-            st = dl__model_load(s, c.cmp, o->model_path, &c.model, err);
-        } else {
-            st = train(&c, err);
-        }
-    }
-    if (st == DL_OK)
-        st = build_tf(&c, err);
-    if (st == DL_OK) {
         stage_begin(&c);
         st = dl__blocking_new(c.store, s, s->rules, s->n_rules, true, 0, &b, err);
         stage_end(&c, "blocking");
     }
+    /* The histogram of every blocked pair: training may make it on the way. */
+    dl_histogram h = {0};
+    if (st == DL_OK) {
+        if (o->model_path) {
+            st = dl__model_load(s, c.cmp, o->model_path, &c.model, err);
+        } else {
+            st = train(&c, b, &h, err);
+        }
+    }
+    if (st == DL_OK)
+        st = build_tf(&c, err);
     if (st == DL_OK && c.model->trained) {
         /* Lambda: the matches EM expects among all scored pairs, as a share
          * of every pair the link type allows. */
         stage_begin(&c);
-        dl_histogram h = {0};
-        st = blocked_histogram(&c, b, &h, err);
+        if (!h.counts)
+            st = blocked_histogram(&c, b, &h, NULL, err);
         if (st == DL_OK) {
             double expected = dl__model_expected_matches(c.model, c.cmp, &h);
             dl__model_finish(c.model, expected, allowed_pairs(&c));
@@ -1136,6 +1221,7 @@ dl_status dl_link_run(const dl_link_opts *o, dl_link_result *res, dl_error *err)
     free(cl.cluster);
     free(cl.best);
     free(cl.alf);
+    dl__histogram_free(&h); /* when an error came between training and lambda */
     dl__blocking_free(b);
     free_ctx(&c);
     return st;

@@ -69,15 +69,19 @@ static dl_blocking_rule rule_on(int field)
 
 typedef struct collected {
     dl_pair v[4096];
+    uint64_t mask[4096]; /* when the walk asked for masks */
     size_t n;
 } collected;
 
-static dl_status collect(const dl_pair *p, size_t n, void *payload, dl_error *err)
+static dl_status collect(const dl_pair *p, const uint64_t *masks, size_t n, void *payload,
+                         dl_error *err)
 {
     collected *c = payload;
     (void)err;
-    for (size_t k = 0; k < n; k++)
+    for (size_t k = 0; k < n; k++) {
+        c->mask[c->n] = masks ? masks[k] : 0;
         c->v[c->n++] = p[k];
+    }
     return DL_OK;
 }
 
@@ -258,4 +262,61 @@ Test(block, rule_without_its_column_is_an_error)
     cr_assert_eq(dl__blocking_new(&f.s, &f.spec, &r, 1, true, 0, &b, &err), DL_EINPUT);
     cr_assert(strstr(err.msg, "b.token"), "%s", err.msg);
     cr_assert_null(b);
+}
+
+/* With masks, one union walk tells each pair's rules: the pairs with bit r
+ * are exactly those rule r's own walk makes, whatever the oversize handling
+ * and with set features (several keys a record). */
+static void check_masks(fixture *f, const dl_blocking_rule *rules, size_t nr)
+{
+    dl_blocking *b = NULL;
+    dl_error err = DL_ERROR_INIT;
+    cr_assert_eq(dl__blocking_new(&f->s, &f->spec, rules, nr, true, 7, &b, &err), DL_OK, "%s",
+                 err.msg);
+    cr_assert(dl__blocking_set_masks(b, true));
+    static collected all, own;
+    all.n = 0;
+    for (size_t t = 0; t < dl__blocking_n_tasks(b); t++)
+        cr_assert_eq(dl__blocking_task(b, t, collect, &all, NULL, &err), DL_OK);
+    dl__blocking_free(b);
+    size_t with_bits = 0;
+    for (size_t r = 0; r < nr; r++) {
+        uint64_t per[1];
+        walk(f, &rules[r], 1, false, 0, &own, per);
+        size_t in_union = 0;
+        for (size_t k = 0; k < all.n; k++) {
+            cr_assert(all.mask[k] != 0, "every pair is made by some rule");
+            if (all.mask[k] >> r & 1) {
+                in_union++;
+                cr_assert(has_pair(&own, all.v[k].i, all.v[k].j) ||
+                              has_pair(&own, all.v[k].j, all.v[k].i),
+                          "rule %zu: pair %u-%u marked but not made by the rule alone", r,
+                          all.v[k].i, all.v[k].j);
+            }
+        }
+        cr_assert_eq(in_union, own.n, "rule %zu: %zu marked, %zu made alone", r, in_union,
+                     own.n);
+        with_bits += in_union;
+    }
+    cr_assert_gt(with_bits, all.n, "some pairs are made by several rules");
+}
+
+Test(block, masks_name_every_rule_that_pairs_a_pair)
+{
+    fixture f;
+    fixture_init(&f, 48, 2);
+    uint64_t s = 1;
+    for (size_t i = 0; i < 48; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        /* few distinct values, so blocks overlap across rules */
+        set_tok(&f, 0, i, 1 + (s >> 60) % 5, (s >> 50) % 3 ? 0 : 6 + (s >> 40) % 2);
+        set_tok(&f, 1, i, 1 + (s >> 30) % 4, 0);
+    }
+    dl_blocking_rule rules[3] = {rule_on(0), rule_on(1),
+                                 {2, {{0, DL_FEAT_TOKEN}, {1, DL_FEAT_TOKEN}}}};
+    check_masks(&f, rules, 3);
+    f.spec.max_block = 9;
+    check_masks(&f, rules, 3);
+    f.spec.oversize = DL_OVERSIZE_CAP;
+    check_masks(&f, rules, 3);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "dolen/buf.h"
 #include "dolen/csv.h"
 #include "test_util.h"
 
@@ -350,6 +351,59 @@ Test(link, identical_records_warn_instead_of_pretending, .timeout = 120)
     cr_assert(strstr(report, "did not converge") || strstr(report, "clamped"), "%s", report);
     free(err), free(rp), free(report), free(ids), free(prep), free(out), free(spec), free(csv);
     free(key);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+/* Training walks the linkage blocking once when the training rules are the
+ * blocking rules, counting each pair for every rule that pairs it; with the
+ * same rules given as em_rules, each is walked on its own. Both must give
+ * the same model and the same links, byte for byte. */
+Test(link, one_walk_training_equals_a_walk_per_rule, .timeout = 300)
+{
+    setenv("SOURCE_DATE_EPOCH", "1767225600", 1);
+    char *dir = tu_tmpdir(), *key = key_file(dir, "k", key1);
+    char *febrl = tu_source("config/examples/febrl.yaml");
+    char *text = tu_read(febrl, NULL);
+    const char *em = "  em_rules:\n    - [dob.token]\n    - [given_name.token, surname.token]\n";
+    const char *rules = "  em_rules:\n    - [soc_sec_id.token]\n"
+                        "    - [given_name.token, surname.token]\n"
+                        "    - [surname.dmetaphone, dob.year]\n    - [dob.token]\n"
+                        "    - [postcode.token, given_name.initial]\n";
+    char *at = strstr(text, em);
+    cr_assert_not_null(at, "febrl.yaml's em_rules changed: update this test");
+    size_t head = (size_t)(at - text);
+    dl_buf one = DL_BUF_INIT, each = DL_BUF_INIT;
+    dl_buf_append(&one, text, head);
+    dl_buf_puts(&one, at + strlen(em)); /* no em_rules: the blocking rules, one walk */
+    dl_buf_append(&each, text, head);
+    dl_buf_puts(&each, rules);
+    dl_buf_puts(&each, at + strlen(em));
+    char *spec_one = tu_join(dir, "one.yaml"), *spec_each = tu_join(dir, "each.yaml");
+    tu_write_str(spec_one, one.data);
+    tu_write_str(spec_each, each.data);
+    char *a = tu_data("febrl/dataset_D_org_1000.csv"), *b = tu_data("febrl/dataset_D_dup_1000.csv");
+    char *prep = tu_join(dir, "prep");
+    prepare(spec_one, key, "org", prep, a);
+    prepare(spec_one, key, "dup", prep, b);
+    char *ia = tu_join(prep, "org.ids.csv.gz"), *ib = tu_join(prep, "dup.ids.csv.gz");
+    char *o1 = tu_join(dir, "o1"), *o2 = tu_join(dir, "o2"), *err = NULL;
+    cr_assert_eq(link_run(spec_one, o1, "2", ia, ib, &err), 0, "%s", err);
+    free(err), err = NULL;
+    cr_assert_eq(link_run(spec_each, o2, "2", ia, ib, &err), 0, "%s", err);
+    free(err);
+    const char *files[] = {"model.yaml", "links.csv.gz", "review.csv.gz", "clusters.csv.gz"};
+    for (int f = 0; f < 4; f++) {
+        char *p1 = tu_join(o1, files[f]), *p2 = tu_join(o2, files[f]);
+        size_t l1, l2;
+        char *t1 = tu_read(p1, &l1), *t2 = tu_read(p2, &l2);
+        cr_assert(l1 == l2 && memcmp(t1, t2, l1) == 0, "%s differs", files[f]);
+        free(t1), free(t2), free(p1), free(p2);
+    }
+    free(o1), free(o2), free(ia), free(ib), free(prep), free(a), free(b);
+    free(spec_one), free(spec_each), free(text), free(febrl), free(key);
+    dl_buf_free(&one);
+    dl_buf_free(&each);
     tu_rmtree(dir);
     free(dir);
 }
