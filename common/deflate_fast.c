@@ -41,6 +41,22 @@
 /* Matches start at fields of >= MIN_FIELD bytes plus a separator. */
 #define MAX_MATCHES (SEG / (MIN_FIELD + 1) + 1)
 #define HASH_BITS 12
+/* Literal and length codes are limited to 14 bits, so that four of them
+ * always fit one 64-bit flush (4 * 14 + 7 leftover bits <= 64). The cost is
+ * nil: only symbols rarer than 1 in 2^14 would get longer codes. */
+#define LL_MAX_BITS 14
+/* The literal histogram counts only the bytes of the first SAMPLE_WIN of
+ * every SAMPLE_EVERY bytes of input: on a 128 KiB block of hex and base64
+ * text that is still 32k samples of an alphabet of ~70 symbols, enough for
+ * code lengths within a fraction of a per cent of the exact ones, at a
+ * quarter of the counting time. Windows longer than a row see every column
+ * of the rows they hold, where a sampling stride would alias with rows of
+ * fixed length (slfmap rows are 48 bytes). A byte value the sample missed
+ * has no code: when one occurs, the block is coded again from its exact
+ * histogram. A block whose Huffman form turns out bigger than stored is
+ * rewritten stored. */
+#define SAMPLE_EVERY 4096
+#define SAMPLE_WIN 1024
 
 /* ---- bits, least significant first (3.1.1) -------------------------------- */
 
@@ -452,6 +468,21 @@ static void histogram_add(const uint8_t *p, size_t n, uint32_t t[4][256])
         t[0][p[i]]++;
 }
 
+/* Add to T the counts of the bytes of SRC[A..B) that lie in a sample window. */
+static void histogram_sample(const uint8_t *src, size_t a, size_t b, uint32_t t[4][256])
+{
+    while (a < b) {
+        size_t win = a & ~(size_t)(SAMPLE_EVERY - 1);
+        if (a < win + SAMPLE_WIN) {
+            size_t e = b < win + SAMPLE_WIN ? b : win + SAMPLE_WIN;
+            histogram_add(src + a, e - a, t);
+            a = e;
+        } else {
+            a = win + SAMPLE_EVERY;
+        }
+    }
+}
+
 static size_t stored_size(size_t len)
 {
     size_t blocks = len ? (len + STORED_MAX - 1) / STORED_MAX : 1;
@@ -465,7 +496,11 @@ size_t dl__deflate_fast_bound(size_t len)
      * written before that choice (< 1 KB) and 8 bytes of slack for the last
      * 64-bit store come on top. */
     size_t blocks = len / SEG + 1;
-    return stored_size(len) + 5 * blocks + blocks + 1024 + 8;
+    /* A Huffman block is written before it is known to be no bigger than
+     * stored (the histogram is sampled), and rewound when it is bigger: its
+     * codes are at most 14 bits a byte, so one block may run 3/4 of SEG past
+     * its stored size meanwhile. */
+    return stored_size(len) + 5 * blocks + blocks + 1024 + SEG / 4 * 3 + 8;
 }
 
 /* Stored blocks (3.2.4) of SRC[0..LEN): 3 header bits, padding to a byte,
@@ -490,81 +525,97 @@ static void write_stored(bitw *w, const uint8_t *src, size_t len, bool final)
     } while (done < len);
 }
 
-/* The literals S[0..LEN). Codes of up to 14 bits go four to a 64-bit flush
- * (4 * 14 + 7 leftover bits <= 64); longer ones three at a time. */
-static void write_literals(bitw *w, const uint8_t *s, size_t len, const uint32_t tab[256],
-                           unsigned max_len)
+/* A table entry of a byte value without a code: length 0, and a flag bit
+ * above any code. Its bits may reach the stream, but the stream advances by
+ * lengths alone, so no more is written than with a code of length 0; the
+ * caller sees the flag in write_literals()' result and writes the block
+ * again. */
+#define NO_CODE ((uint64_t)1 << 31)
+
+/* The literals S[0..LEN); TAB[b] is b's code (low 32 bits) and length
+ * (high 32 bits), at most LL_MAX_BITS, or NO_CODE. Returns the OR of the
+ * entries used, so the caller sees whether a NO_CODE byte was met. Four
+ * codes are first joined into one group of at most 56 bits, which then goes into the stream with a single
+ * shift by the bit count: the shifts inside a group do not wait for the
+ * running count, so the chain from one group to the next is short. */
+static uint64_t write_literals(bitw *w, const uint8_t *s, size_t len, const uint64_t tab[256])
 {
     const uint8_t *end = s + len;
+    uint64_t seen = 0;
     uint64_t buf = w->buf;
     unsigned cnt = w->cnt;
     uint8_t *p = w->p;
-#define LIT(b)                                 \
-    do {                                       \
-        uint32_t e_ = tab[(b)];                \
-        buf |= (uint64_t)(e_ & 0xffff) << cnt; \
-        cnt += e_ >> 16;                       \
-    } while (0)
-#define FLUSH()                \
-    do {                       \
-        store64(p, buf);       \
-        p += cnt >> 3;         \
-        buf >>= cnt & ~7u;     \
-        cnt &= 7;              \
-    } while (0)
-    if (max_len <= 14) {
-        for (; end - s >= 4; s += 4) {
-            LIT(s[0]);
-            LIT(s[1]);
-            LIT(s[2]);
-            LIT(s[3]);
-            FLUSH();
-        }
-    } else {
-        for (; end - s >= 3; s += 3) {
-            LIT(s[0]);
-            LIT(s[1]);
-            LIT(s[2]);
-            FLUSH();
-        }
+    for (; end - s >= 4; s += 4) {
+        uint64_t e0 = tab[s[0]], e1 = tab[s[1]], e2 = tab[s[2]], e3 = tab[s[3]];
+        seen |= e0 | e1 | e2 | e3;
+        unsigned l0 = (unsigned)(e0 >> 32), l1 = (unsigned)(e1 >> 32);
+        unsigned l2 = (unsigned)(e2 >> 32), l3 = (unsigned)(e3 >> 32);
+        uint64_t lo = (uint32_t)e0 | (uint64_t)(uint32_t)e1 << l0;
+        uint64_t hi = (uint32_t)e2 | (uint64_t)(uint32_t)e3 << l2;
+        uint64_t g = lo | hi << (l0 + l1);
+        buf |= g << cnt;
+        cnt += l0 + l1 + l2 + l3;
+        store64(p, buf);
+        p += cnt >> 3;
+        buf >>= cnt & ~7u;
+        cnt &= 7;
     }
     for (; s < end; s++) {
-        LIT(s[0]);
-        FLUSH();
+        seen |= tab[s[0]];
+        buf |= (uint64_t)(uint32_t)tab[s[0]] << cnt;
+        cnt += (unsigned)(tab[s[0]] >> 32);
+        store64(p, buf);
+        p += cnt >> 3;
+        buf >>= cnt & ~7u;
+        cnt &= 7;
     }
-#undef LIT
-#undef FLUSH
     w->buf = buf;
     w->cnt = cnt;
     w->p = p;
+    return seen;
 }
 
-/* One block: SRC[START..END) with the matches in W. */
-static void write_block(bitw *w, const uint8_t *src, size_t start, size_t end, const work *wk,
-                        bool final)
+/* One block: SRC[START..END) with the matches in W, its literal codes from
+ * a sample of its bytes (EXACT false) or from all of them. False, with *W
+ * undefined, when a literal met no code: it was not in the sample. */
+static bool try_block(bitw *w, const uint8_t *src, size_t start, size_t end, const work *wk,
+                      bool final, bool exact)
 {
-    /* Symbol counts: literals of the gaps between matches, then the
-     * matches' length and distance symbols. */
+    /* Symbol counts: the literals of the gaps between matches (sampled ones
+     * scaled back), then the matches' length and distance symbols. */
     uint32_t t[4][256];
     memset(t, 0, sizeof t);
     uint64_t ll_freq[LL_SYMS] = {0}, d_freq[D_SYMS] = {0}, extra_total = 0;
     size_t at = start;
     for (size_t k = 0; k < wk->n_m; k++) {
         const match *m = &wk->m[k];
-        histogram_add(src + at, m->pos - at, t);
+        if (exact)
+            histogram_add(src + at, m->pos - at, t);
+        else
+            histogram_sample(src, at, m->pos, t);
         unsigned ex, nex, dx, ndx;
         ll_freq[length_sym(m->len, &ex, &nex)]++;
         d_freq[dist_sym(m->dist + 1u, &dx, &ndx)]++;
         extra_total += nex + ndx;
         at = m->pos + m->len;
     }
-    histogram_add(src + at, end - at, t);
+    if (exact)
+        histogram_add(src + at, end - at, t);
+    else
+        histogram_sample(src, at, end, t);
+    uint64_t scale = exact ? 1 : SAMPLE_EVERY / SAMPLE_WIN;
     for (int s = 0; s < 256; s++)
-        ll_freq[s] = (uint64_t)t[0][s] + t[1][s] + t[2][s] + t[3][s];
+        ll_freq[s] = ((uint64_t)t[0][s] + t[1][s] + t[2][s] + t[3][s]) * scale;
+    /* The characters of hex, base64 and CSV text get a code even when the
+     * sample missed them: a filter's rare base64 digits ('/', '+', 'v' have
+     * many bits set) would otherwise send most blocks to the exact pass. */
+    if (!exact)
+        for (int s = 0; s < 256; s++)
+            ll_freq[s] += (s >= '+' && s <= 'z') || s == ' ' || s == '\n';
     ll_freq[EOB] = 1;
     uint8_t ll_len[LL_SYMS], d_len[D_SYMS];
     uint16_t ll_code[LL_SYMS], d_code[D_SYMS];
-    dl__huffman_lengths(ll_freq, LL_SYMS, MAX_BITS, ll_len);
+    dl__huffman_lengths(ll_freq, LL_SYMS, LL_MAX_BITS, ll_len);
     if (wk->n_m)
         dl__huffman_lengths(d_freq, D_SYMS, MAX_BITS, d_len);
     else
@@ -574,31 +625,30 @@ static void write_block(bitw *w, const uint8_t *src, size_t start, size_t end, c
 
     bitw saved = *w;
     write_header(w, final, ll_len, d_len);
-    /* The exact size of the Huffman block, against stored blocks. */
+    /* The size of the Huffman block (estimated when sampled) against
+     * stored blocks; after writing, the exact size decides again. */
+    uint64_t stored_bits = 8 * (uint64_t)stored_size(end - start) + 8;
     uint64_t bits = (uint64_t)(w->p - saved.p) * 8 + w->cnt - saved.cnt + extra_total;
     for (size_t s = 0; s < LL_SYMS; s++)
         bits += ll_freq[s] * ll_len[s];
     for (size_t s = 0; s < D_SYMS; s++)
         bits += d_freq[s] * d_len[s];
-    if (bits > 8 * (uint64_t)stored_size(end - start) + 8) {
+    if (bits > stored_bits) {
         *w = saved;
         write_stored(w, src + start, end - start, final);
-        return;
+        return true;
     }
-    uint32_t tab[256];
-    unsigned max_len = 0;
-    for (int s = 0; s < 256; s++) {
-        tab[s] = ll_code[s] | (uint32_t)ll_len[s] << 16;
-        if (ll_freq[s] && ll_len[s] > max_len)
-            max_len = ll_len[s];
-    }
+    uint64_t tab[256];
+    for (int s = 0; s < 256; s++)
+        tab[s] = ll_len[s] ? ll_code[s] | (uint64_t)ll_len[s] << 32 : NO_CODE;
+    uint64_t seen = 0;
     at = start;
     for (size_t k = 0; k < wk->n_m; k++) {
         const match *m = &wk->m[k];
-        write_literals(w, src + at, m->pos - at, tab, max_len);
+        seen |= write_literals(w, src + at, m->pos - at, tab);
         unsigned ex, nex, dx, ndx;
         unsigned ls = length_sym(m->len, &ex, &nex), ds = dist_sym(m->dist + 1u, &dx, &ndx);
-        /* At most 15 + 5 and 15 + 13 bits: two flushes. */
+        /* At most 14 + 5 and 15 + 13 bits: two flushes. */
         w->buf |= ((uint64_t)ll_code[ls] | (uint64_t)ex << ll_len[ls]) << w->cnt;
         w->cnt += ll_len[ls] + nex;
         flush(w);
@@ -607,8 +657,28 @@ static void write_block(bitw *w, const uint8_t *src, size_t start, size_t end, c
         flush(w);
         at = m->pos + m->len;
     }
-    write_literals(w, src + at, end - at, tab, max_len);
+    seen |= write_literals(w, src + at, end - at, tab);
+    if (seen & NO_CODE)
+        return false;
     put(w, ll_code[EOB], ll_len[EOB]);
+    if ((uint64_t)(w->p - saved.p) * 8 + w->cnt - saved.cnt > stored_bits) {
+        *w = saved;
+        write_stored(w, src + start, end - start, final);
+    }
+    return true;
+}
+
+/* One block: sampled codes first; the exact histogram when the sample
+ * missed a byte value that occurs (rare in ids text: a stray character). */
+static void write_block(bitw *w, const uint8_t *src, size_t start, size_t end, const work *wk,
+                        bool final)
+{
+    bitw saved = *w;
+    if (try_block(w, src, start, end, wk, final, false))
+        return;
+    *w = saved;
+    bool ok = try_block(w, src, start, end, wk, final, true);
+    (void)ok; /* every literal of an exact histogram has a code */
 }
 
 size_t dl__deflate_fast(const uint8_t *src, size_t len, uint8_t *dst)

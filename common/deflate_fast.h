@@ -18,8 +18,9 @@ size_t dl__deflate_fast_bound(size_t len);
  * Made for CSV of random tokens: the only LZ77 matches sought are of whole
  * fields (runs of >= 8 bytes between ',', ' ' or '\n') met before within the
  * 32 KiB window, extended while the bytes agree; all else is literals. Each
- * block of up to 128 KiB of input gets dynamic Huffman codes from its own
- * histogram, or is stored when that is smaller. The bytes depend on SRC
+ * block of up to 128 KiB of input gets dynamic Huffman codes from a sample
+ * of its own literals (from all of them when the sample missed a byte value
+ * that occurs), or is stored when that is smaller. The bytes depend on SRC
  * alone. Thread-safe; allocates ~150 KB of work memory per call. */
 size_t dl__deflate_fast(const uint8_t *src, size_t len, uint8_t *dst);
 

@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include <openssl/crypto.h>
 
@@ -61,6 +64,7 @@ typedef struct column {
     char name[80];
     int field;              /* spec field index; -1 for the record-level clk */
     dl_feature_kind kind;
+    bool single;            /* a token column given one value per record */
     bool filter;
     bool cached;            /* its value lives in the field-level cache entry */
     bool l2;                /* worth a second-level cache (values repeat) */
@@ -130,13 +134,44 @@ typedef struct entry_head {
 
 typedef struct field_cache {
     uint8_t *slots;         /* info->slots entries of info->stride bytes */
+    size_t map_len;         /* bytes mapped by table_alloc(); 0: from calloc */
     uint64_t lookups, hits;
     bool off;
     size_t used_lo, used_hi; /* date tables: the entries ever written */
 } field_cache;
 
+/* A date field's value normalised ahead by dl_encode_prefetch(), for the
+ * next dl_encode_record() to take when its raw value is the same bytes. */
+#define AHEAD_RAW_MAX 32
+typedef struct date_ahead {
+    bool valid;
+    uint8_t len;
+    char raw[AHEAD_RAW_MAX];
+    dl_norm_result result;
+    const char *reason;
+    int32_t date;
+} date_ahead;
+
+/* A token whose MAC waits for a second one to be computed with it
+ * (dl_hmac_token2): the places it goes to hold 0 meanwhile. */
+typedef struct pending_mac {
+    const dl_hmac_key *key;
+    size_t col;
+    uint64_t *cell;         /* the cell's token */
+    uint64_t *l2;           /* the second-level cache slot's token, or NULL */
+    uint64_t *entry;        /* the field-level cache entry's copy, or NULL */
+    uint8_t len;
+    char msg[DL_HMAC_TOKEN2_MAX];
+} pending_mac;
+
 struct dl_encode_ctx {
     const dl_encoder *e;
+    date_ahead *ahead;               /* per field */
+    pending_mac *pending;            /* n_columns */
+    size_t n_pending;
+    size_t *pending_of;              /* per column: its pending index + 1, or 0 */
+    bool defer;                      /* MACs of single columns may wait */
+    bool no_pairs;                   /* tests: never let them wait */
     cache_slot *cache;               /* n_columns * L2_SLOTS */
     field_cache *fc;                 /* per field */
     dl_bloom_cache **bloom_caches;   /* per column (field-level filters) */
@@ -202,10 +237,75 @@ static void cell_add(struct dl_encoded_cell *cell, uint64_t t)
         cell->tokens[cell->n_tokens++] = t;
 }
 
+/* The token of value V of column COL, as token_of() gives it, but when it
+ * needs a MAC and may wait, it is queued (with a 0 placeholder in the cell
+ * and in the second-level slot) for flush_pending() to pair with another.
+ * Only a column with one value per record waits, into its empty cell, so
+ * the cell's order and repeat check are as if the token were known. */
 static void cell_add_value(dl_encode_ctx *c, size_t col, const char *v, size_t n)
 {
-    if (n)
-        cell_add(&c->cells[col], token_of(c, col, v, n));
+    if (!n)
+        return;
+    const column *k = &c->e->cols[col];
+    struct dl_encoded_cell *cell = &c->cells[col];
+    if (!c->defer || !k->single || cell->n_tokens || n > DL_HMAC_TOKEN2_MAX) {
+        cell_add(cell, token_of(c, col, v, n));
+        return;
+    }
+    cache_slot *s = NULL;
+    if (k->l2 && n <= L2_VALUE_MAX) {
+        uint64_t h = fast_hash(v, n);
+        s = &c->cache[col * L2_SLOTS + (h & (L2_SLOTS - 1))];
+        if (s->hash == h && s->len == n && s->token && memcmp(s->value, v, n) == 0) {
+            cell_add(cell, s->token);
+            return;
+        }
+        /* Token 0 marks the slot as not yet usable: a lookup misses it. */
+        s->hash = h;
+        s->len = (uint8_t)n;
+        memcpy(s->value, v, n);
+        s->token = 0;
+    }
+    pending_mac *pm = &c->pending[c->n_pending++];
+    pm->key = &k->mac;
+    pm->col = col;
+    pm->len = (uint8_t)n;
+    memcpy(pm->msg, v, n);
+    cell->tokens[0] = 0;
+    cell->n_tokens = 1;
+    pm->cell = &cell->tokens[0];
+    pm->l2 = s ? &s->token : NULL;
+    pm->entry = NULL;
+    c->pending_of[col] = c->n_pending;
+}
+
+static void pending_put(const pending_mac *pm, uint64_t t)
+{
+    *pm->cell = t;
+    if (pm->l2)
+        *pm->l2 = t;
+    if (pm->entry)
+        *pm->entry = t;
+}
+
+/* Compute the queued MACs two at a time and put the tokens in place. */
+static void flush_pending(dl_encode_ctx *c)
+{
+    size_t i = 0;
+    for (; i + 2 <= c->n_pending; i += 2) {
+        const pending_mac *a = &c->pending[i], *b = &c->pending[i + 1];
+        uint64_t t[2];
+        dl_hmac_token2(a->key, a->msg, a->len, b->key, b->msg, b->len, t);
+        pending_put(a, t[0]);
+        pending_put(b, t[1]);
+    }
+    if (i < c->n_pending) {
+        const pending_mac *a = &c->pending[i];
+        pending_put(a, dl_hmac_token(a->key, a->msg, a->len));
+    }
+    for (i = 0; i < c->n_pending; i++)
+        c->pending_of[c->pending[i].col] = 0;
+    c->n_pending = 0;
 }
 
 /* The letters of a name without its spaces, for the phonetic codes: "MARY
@@ -660,6 +760,8 @@ static void entry_store(dl_encode_ctx *c, size_t f, uint8_t *ent, uint64_t h, co
                 return;
             counts[j++] = cell->n_tokens;
             memcpy(tok + total, cell->tokens, cell->n_tokens * sizeof *tok);
+            if (c->pending_of[col]) /* its token is still to come: there too */
+                c->pending[c->pending_of[col] - 1].entry = tok + total;
             total += cell->n_tokens;
         }
     }
@@ -681,6 +783,42 @@ static void entry_store(dl_encode_ctx *c, size_t f, uint8_t *ent, uint64_t h, co
     other->recent = 0;
 }
 
+/* Zeroed memory for a field-level cache of BYTES. The tables are read at
+ * random places, one or two per row, and span megabytes (the date table
+ * 16 MB of address space): with 4 KiB pages nearly every lookup also misses
+ * the TLB. On Linux they are mapped apart and marked for transparent huge
+ * pages, which the kernel grants only where whole 2 MiB pieces are touched
+ * (so untouched parts of the date table still cost nothing). */
+static bool table_alloc(field_cache *fc, size_t bytes)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (bytes >= ((size_t)1 << 21)) {
+        void *p =
+            mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p != MAP_FAILED) {
+            (void)madvise(p, bytes, MADV_HUGEPAGE); /* a hint: refusal is fine */
+            fc->slots = p;
+            fc->map_len = bytes;
+            return true;
+        }
+    }
+#endif
+    fc->slots = calloc(1, bytes);
+    fc->map_len = 0;
+    return fc->slots != NULL;
+}
+
+static void table_free(field_cache *fc)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (fc->map_len) {
+        munmap(fc->slots, fc->map_len);
+        return;
+    }
+#endif
+    free(fc->slots);
+}
+
 static void cache_release(const field_info *fi, field_cache *fc)
 {
     if (fc->slots) {
@@ -694,19 +832,36 @@ static void cache_release(const field_info *fi, field_cache *fc)
         } else {
             OPENSSL_cleanse(fc->slots, fi->slots * fi->stride);
         }
-        free(fc->slots);
+        table_free(fc);
         fc->slots = NULL;
     }
 }
 
 /* A date field: normalise, then take the date's entry of the date table. */
+/* The date table entry of date D, or SIZE_MAX when D is outside the table. */
+static size_t date_index(int32_t d)
+{
+    int y = (int)(d / 10000), m = (int)(d / 100 % 100), day = (int)(d % 100);
+    if (d < 0 || y < DATE_YEAR0 || y >= DATE_YEAR0 + DATE_YEARS || m > 12 || day > 31)
+        return SIZE_MAX;
+    return ((size_t)(y - DATE_YEAR0) * 13 + (size_t)m) * 32 + (size_t)day;
+}
+
 static void encode_date_field(dl_encode_ctx *c, size_t f, const char *v, size_t n)
 {
     const dl_encoder *e = c->e;
     const field_info *fi = &e->fi[f];
     field_cache *fc = &c->fc[f];
     norm_value *nv = &c->norm[f];
-    normalise_field(e, f, v, n, nv);
+    date_ahead *ah = &c->ahead[f];
+    if (ah->valid && ah->len == n && memcmp(ah->raw, v, n) == 0) {
+        nv->result = ah->result;
+        nv->reason = ah->reason;
+        nv->date = ah->date;
+    } else {
+        normalise_field(e, f, v, n, nv);
+    }
+    ah->valid = false;
     c->fields[f].result = nv->result;
     c->fields[f].reason = nv->reason;
     c->dates[f] = 0;
@@ -715,13 +870,11 @@ static void encode_date_field(dl_encode_ctx *c, size_t f, const char *v, size_t 
         return;
     int32_t d = nv->date;
     c->dates[f] = d;
-    int y = (int)(d / 10000), m = (int)(d / 100 % 100), day = (int)(d % 100);
-    if (!fc->slots || d < 0 || y < DATE_YEAR0 || y >= DATE_YEAR0 + DATE_YEARS || m > 12 ||
-        day > 31) {
+    size_t idx = date_index(d);
+    if (!fc->slots || idx == SIZE_MAX) {
         field_columns(c, f);
         return;
     }
-    size_t idx = ((size_t)(y - DATE_YEAR0) * 13 + (size_t)m) * 32 + (size_t)day;
     uint8_t *ent = fc->slots + idx * fi->stride;
     fc->lookups++;
     if (head_of(ent)->hash) {
@@ -783,6 +936,48 @@ static void encode_field(dl_encode_ctx *c, size_t f, const char *v, size_t n, ui
         entry_store(c, f, victim, h, v, n);
 }
 
+/* Prefetch the LEN bytes at P, a cache line at a time. */
+static void prefetch_bytes(const uint8_t *p, size_t len)
+{
+    for (size_t i = 0; i < len; i += 64)
+        __builtin_prefetch(p + i);
+    __builtin_prefetch(p + len - 1);
+}
+
+void dl_encode_prefetch(dl_encode_ctx *c, const char *const *values, const size_t *lens)
+{
+    const dl_encoder *e = c->e;
+    for (size_t f = 0; f < e->spec->n_fields; f++) {
+        const field_info *fi = &e->fi[f];
+        const field_cache *fc = &c->fc[f];
+        size_t n = values[f] ? lens[f] : 0;
+        if (fi->by_date) {
+            /* The table index needs the parsed date: parse it now and keep
+             * the result, so the record's own call does not parse again. */
+            date_ahead *ah = &c->ahead[f];
+            ah->valid = false;
+            if (!fc->slots || n == 0 || n > AHEAD_RAW_MAX)
+                continue;
+            ah->reason = NULL;
+            ah->result =
+                dl_normalise_date(values[f], n, &e->date_opts[f], &ah->date, &ah->reason);
+            memcpy(ah->raw, values[f], n);
+            ah->len = (uint8_t)n;
+            ah->valid = true;
+            size_t idx = ah->result == DL_NORM_OK ? date_index(ah->date) : SIZE_MAX;
+            if (idx != SIZE_MAX)
+                prefetch_bytes(fc->slots + idx * fi->stride, fi->stride);
+            continue;
+        }
+        if (!fc->slots || n == 0 || n > fi->raw_max)
+            continue;
+        uint64_t h = fast_hash(values[f], n) | 1;
+        const uint8_t *set =
+            fc->slots + ((size_t)(h >> 1) & (fi->slots - 1) & ~(size_t)1) * fi->stride;
+        prefetch_bytes(set, 2 * fi->stride);
+    }
+}
+
 const dl_encoded *dl_encode_record(dl_encode_ctx *c, const char *const *values,
                                    const size_t *lens)
 {
@@ -813,6 +1008,9 @@ const dl_encoded *dl_encode_record(dl_encode_ctx *c, const char *const *values,
         __builtin_prefetch(set + fi->stride);
     }
     bool row_level = false;
+    /* MACs of new values wait and are made in pairs (dl_hmac_token2): a row
+     * usually has two or more (an NHS number, a postcode unit). */
+    c->defer = !c->no_pairs;
     for (size_t f = 0; f < s->n_fields; f++) {
         encode_field(c, f, values[f], values[f] ? lens[f] : 0, c->hashes[f]);
         if (c->fields[f].result == DL_NORM_OK)
@@ -821,6 +1019,8 @@ const dl_encoded *dl_encode_record(dl_encode_ctx *c, const char *const *values,
             out->required_failed = true;
         row_level |= e->fi[f].bloom_col >= 0 && !e->fi[f].bloom_cached;
     }
+    flush_pending(c);
+    c->defer = false;
     /* Salted filters and the record-level CLK read other fields' values:
      * they are made per row, once every field is normalised. */
     if (row_level || s->n_clk_fields)
@@ -866,6 +1066,11 @@ void dl__encode_ctx_cache_off(dl_encode_ctx *c)
     }
 }
 
+void dl__encode_ctx_pairs_off(dl_encode_ctx *c)
+{
+    c->no_pairs = true;
+}
+
 void dl__encode_cache_stats(const dl_encode_ctx *c, size_t f, uint64_t *lookups, uint64_t *hits,
                             bool *off)
 {
@@ -876,41 +1081,45 @@ void dl__encode_cache_stats(const dl_encode_ctx *c, size_t f, uint64_t *lookups,
 
 bool dl_encoded_append_csv(const dl_encoder *e, const dl_encoded *r, dl_buf *b, char delim)
 {
+    /* Room for the whole row first, then plain stores: one reserve per row
+     * instead of one or more per cell. */
+    size_t need = 0;
     for (size_t col = 0; col < e->n_columns; col++) {
         const struct dl_encoded_cell *cell = &r->cells[col];
+        if (e->cols[col].filter)
+            need += 1 + (cell->has_filter ? dl_b64_encoded_len(e->cols[col].words * 8) : 0);
+        else
+            need += 1 + (size_t)cell->n_tokens * 17;
+    }
+    if (!dl_buf_reserve(b, need))
+        return false;
+    char *p = b->data + b->len;
+    for (size_t col = 0; col < e->n_columns; col++) {
+        const struct dl_encoded_cell *cell = &r->cells[col];
+        *p++ = delim;
         if (e->cols[col].filter) {
-            if (!cell->has_filter) {
-                if (!dl_buf_putc(b, delim))
-                    return false;
+            if (!cell->has_filter)
                 continue;
-            }
             size_t bytes = e->cols[col].words * 8;
-            if (!dl_buf_reserve(b, 1 + dl_b64_encoded_len(bytes)))
-                return false;
-            b->data[b->len++] = delim;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
             /* The byte form is little-endian words: on this CPU, the words. */
-            b->len += dl_b64_encode(cell->filter, bytes, b->data + b->len);
+            p += dl_b64_encode(cell->filter, bytes, p);
 #else
             uint8_t raw[DL_BLOOM_MAX_BITS / 4]; /* balancing doubles the length */
             dl_bloom_to_bytes(cell->filter, e->cols[col].words, raw);
-            b->len += dl_b64_encode(raw, bytes, b->data + b->len);
+            p += dl_b64_encode(raw, bytes, p);
 #endif
             continue;
         }
-        if (!dl_buf_reserve(b, 1 + (size_t)cell->n_tokens * 17))
-            return false;
-        char *p = b->data + b->len;
-        *p++ = delim;
         for (size_t i = 0; i < cell->n_tokens; i++) {
             if (i)
                 *p++ = ' ';
             dl_hex_u64(cell->tokens[i], p);
             p += 16;
         }
-        *p = '\0';
-        b->len = (size_t)(p - b->data);
     }
+    *p = '\0';
+    b->len = (size_t)(p - b->data);
     return true;
 }
 /* ---- set-up ----------------------------------------------------------- */
@@ -1094,6 +1303,26 @@ static dl_status plan_fields(dl_encoder *e, dl_error *err)
         } else {
             fi->n_tok_cols++;
             k->cached = true;
+            /* Features that give one value per record (the others may give
+             * repeats, which the cell's repeat check must see as tokens). */
+            switch (k->kind) {
+            case DL_FEAT_TOKEN:
+            case DL_FEAT_INITIAL:
+            case DL_FEAT_SOUNDEX:
+            case DL_FEAT_NYSIIS:
+            case DL_FEAT_YEAR:
+            case DL_FEAT_MONTH:
+            case DL_FEAT_DAY:
+            case DL_FEAT_SWAP:
+            case DL_FEAT_SECTOR:
+            case DL_FEAT_DISTRICT:
+            case DL_FEAT_AREA:
+                k->single = true;
+                break;
+            default:
+                k->single = false;
+                break;
+            }
             /* NHS numbers and postcode units hardly repeat, and a value
              * that reaches this cache missed the field-level one already. */
             dl_field_type t = e->spec->fields[k->field].type;
@@ -1217,6 +1446,9 @@ dl_encode_ctx *dl_encode_ctx_new(const dl_encoder *e)
     size_t ncol = e->n_columns ? e->n_columns : 1, nf = s->n_fields ? s->n_fields : 1;
     c->cache = calloc(ncol * L2_SLOTS, sizeof *c->cache);
     c->fc = calloc(nf, sizeof *c->fc);
+    c->ahead = calloc(nf, sizeof *c->ahead);
+    c->pending = calloc(ncol, sizeof *c->pending);
+    c->pending_of = calloc(ncol, sizeof *c->pending_of);
     c->bloom_caches = calloc(ncol, sizeof *c->bloom_caches);
     c->clk_caches = calloc(nf, sizeof *c->clk_caches);
     c->filter_off = calloc(ncol, sizeof *c->filter_off);
@@ -1228,12 +1460,13 @@ dl_encode_ctx *dl_encode_ctx_new(const dl_encoder *e)
     c->dates = calloc(nf, sizeof *c->dates);
     c->sexes = calloc(nf, sizeof *c->sexes);
     c->scratch = calloc(e->raw_words_max ? e->raw_words_max : 1, sizeof(uint64_t));
-    if (!c->cache || !c->fc || !c->bloom_caches || !c->clk_caches || !c->filter_off ||
+    if (!c->cache || !c->fc || !c->ahead || !c->pending || !c->pending_of ||
+        !c->bloom_caches || !c->clk_caches || !c->filter_off ||
         !c->norm || !c->count_flag || !c->hashes || !c->cells || !c->fields || !c->dates || !c->sexes ||
         !c->scratch)
         goto fail;
     for (size_t f = 0; f < s->n_fields; f++)
-        if (e->fi[f].slots && !(c->fc[f].slots = calloc(e->fi[f].slots, e->fi[f].stride)))
+        if (e->fi[f].slots && !table_alloc(&c->fc[f], e->fi[f].slots * e->fi[f].stride))
             goto fail;
     size_t words = 0;
     for (size_t col = 0; col < e->n_columns; col++) {
@@ -1281,6 +1514,13 @@ void dl_encode_ctx_free(dl_encode_ctx *c)
         OPENSSL_cleanse(c->cache, e->n_columns * L2_SLOTS * sizeof *c->cache);
     if (c->norm)
         OPENSSL_cleanse(c->norm, e->spec->n_fields * sizeof *c->norm);
+    if (c->ahead)
+        OPENSSL_cleanse(c->ahead, e->spec->n_fields * sizeof *c->ahead);
+    if (c->pending)
+        OPENSSL_cleanse(c->pending, e->n_columns * sizeof *c->pending);
+    free(c->ahead);
+    free(c->pending);
+    free(c->pending_of);
     free(c->cache);
     free(c->fc);
     free(c->bloom_caches);

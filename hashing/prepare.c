@@ -273,23 +273,31 @@ static bool append_content(const run *r, const chunk *c, dl_buf *b, const row_me
     return dl_buf_putc(b, '\n');
 }
 
-static bool encode_row(const run *r, chunk *c, worker_ctx *w, const row_meta *m,
-                       const uint8_t *slf_bytes)
+/* The raw values of the spec fields of row M, as dl_encode_record() takes them. */
+typedef struct row_values {
+    const char *v[DL_SPEC_MAX_FIELDS];
+    size_t len[DL_SPEC_MAX_FIELDS];
+} row_values;
+
+static void get_values(const run *r, const chunk *c, const row_meta *m, row_values *out)
 {
-    const dl_spec *s = r->spec;
-    const char *vals[DL_SPEC_MAX_FIELDS];
-    size_t lens[DL_SPEC_MAX_FIELDS];
-    for (size_t f = 0; f < s->n_fields; f++) {
+    for (size_t f = 0; f < r->spec->n_fields; f++) {
         if (r->pl.field_val[f] == SIZE_MAX) {
-            vals[f] = NULL;
-            lens[f] = 0;
+            out->v[f] = NULL;
+            out->len[f] = 0;
             continue;
         }
         size_t v = m->first + r->pl.field_val[f];
-        vals[f] = c->text.data + c->val_off[v];
-        lens[f] = c->val_len[v];
+        out->v[f] = c->text.data + c->val_off[v];
+        out->len[f] = c->val_len[v];
     }
-    const dl_encoded *enc = dl_encode_record(w->enc, vals, lens);
+}
+
+static bool encode_row(const run *r, chunk *c, worker_ctx *w, const row_meta *m,
+                       const row_values *vals, const uint8_t *slf_bytes)
+{
+    const dl_spec *s = r->spec;
+    const dl_encoded *enc = dl_encode_record(w->enc, vals->v, vals->len);
     for (size_t f = 0; f < s->n_fields; f++) {
         field_stats *st = &c->stats[f];
         switch (enc->fields[f].result) {
@@ -334,8 +342,10 @@ static bool encode_row(const run *r, chunk *c, worker_ctx *w, const row_meta *m,
     slf_hex(slf_bytes, slf);
     /* ids row */
     if (!dl_buf_append(&w->ids, slf, 32) ||
-        !dl_encoded_append_csv(r->enc, enc, &w->ids, r->delim) || !dl_buf_putc(&w->ids, '\n'))
+        !dl_encoded_append_csv(r->enc, enc, &w->ids, r->delim) || !dl_buf_reserve(&w->ids, 1))
         return false;
+    w->ids.data[w->ids.len++] = '\n';
+    w->ids.data[w->ids.len] = '\0';
     dl_encode_count_distinct(w->enc, w->hll);
     /* content row */
     if (!append_content(r, c, &w->content, m, slf, enc))
@@ -344,9 +354,14 @@ static bool encode_row(const run *r, chunk *c, worker_ctx *w, const row_meta *m,
     size_t idv = m->first + r->pl.id_val;
     if (!dl_csv_append_field(&w->slfmap, c->text.data + c->val_off[idv], c->val_len[idv],
                              r->delim) ||
-        !dl_buf_putc(&w->slfmap, r->delim) || !dl_buf_append(&w->slfmap, slf, 32) ||
-        !dl_buf_putc(&w->slfmap, '\n'))
+        !dl_buf_reserve(&w->slfmap, 34))
         return false;
+    char *p = w->slfmap.data + w->slfmap.len;
+    p[0] = r->delim;
+    memcpy(p + 1, slf, 32);
+    p[33] = '\n';
+    p[34] = '\0';
+    w->slfmap.len += 34;
     c->written++;
     return true;
 }
@@ -382,9 +397,28 @@ static dl_status chunk_task(run *r, chunk *c, worker_ctx *w, dl_error *err)
         if (s != DL_OK)
             return s;
     }
+    /* Row i + 1's values are handed to the encoder as a prefetch hint
+     * before row i is encoded: its cache entries arrive meanwhile. */
+    row_values vals[2];
+    int cur = 0;
+    size_t next = 0;
+    while (next < c->n_rows && c->meta[next].bad)
+        next++;
+    if (next < c->n_rows)
+        get_values(r, c, &c->meta[next], &vals[cur]);
     for (size_t i = 0; i < c->n_rows; i++) {
         const row_meta *m = &c->meta[i];
         bool ok;
+        if (!m->bad) {
+            /* i == next here: find the good row after it and prefetch it. */
+            next = i + 1;
+            while (next < c->n_rows && c->meta[next].bad)
+                next++;
+            if (next < c->n_rows) {
+                get_values(r, c, &c->meta[next], &vals[cur ^ 1]);
+                dl_encode_prefetch(w->enc, vals[cur ^ 1].v, vals[cur ^ 1].len);
+            }
+        }
         if (m->bad) {
             ok = add_reject(c, r->delim, m, m->err_col, "bad_csv_row", c->errs.data + m->err_msg);
         } else {
@@ -393,7 +427,9 @@ static dl_status chunk_task(run *r, chunk *c, worker_ctx *w, dl_error *err)
                 if (s != DL_OK)
                     return s;
             }
-            ok = encode_row(r, c, w, m, w->slf + (batch ? (m->record - first) * 16 : 0));
+            const uint8_t *slf = w->slf + (batch ? (m->record - first) * 16 : 0);
+            ok = encode_row(r, c, w, m, &vals[cur], slf);
+            cur ^= 1;
         }
         if (!ok)
             return dl_error_set(err, DL_ENOMEM, NULL, 0, 0, "out of memory formatting rows");

@@ -126,6 +126,49 @@ Test(deflate_fast, ids_like_text_round_trips_and_shrinks)
     free(p);
 }
 
+/* The literal codes come from a sample of each block (the first 1 KiB of
+ * every 4 KiB). A byte value met only outside the sample still round-trips:
+ * the characters of hex and base64 text have a code anyway, anything else
+ * sends the block to the exact histogram. */
+Test(deflate_fast, bytes_the_sample_missed_are_coded)
+{
+    const size_t len = 600000;
+    static const uint8_t strays[] = {0x01, '"', '!', 0xe9, 0xff, '/', '+', 'z', '\t'};
+    for (size_t k = 0; k < sizeof strays / sizeof *strays; k++) {
+        uint8_t *p = ids_like(len);
+        /* Never in a sample window: offsets 1024..4095 of a 4 KiB piece;
+         * a few per block, and in some blocks none. */
+        for (size_t i = 2000 + 4096 * k; i < len; i += 4096 * 7)
+            p[i] = strays[k];
+        size_t n = round_trip(p, len);
+        cr_assert(n < len * 7 / 10, "stray 0x%02x: %zu -> %zu", strays[k], len, n);
+        free(p);
+    }
+}
+
+/* Text whose sample windows hold base64 digits while the rest holds only
+ * punctuation the sample never saw: those get the longest codes (~14 bits),
+ * so the block costs more than stored, though its estimate said less. It
+ * must come out stored (rewound after writing), within the bound, and
+ * round-trip. */
+Test(deflate_fast, a_misleading_sample_falls_back_to_stored)
+{
+    const size_t sizes[] = {5000, 131072, 131073, 400000};
+    uint8_t *p = malloc(400000);
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static const char rare[] = "-.:;<=>?@[]^_`";
+    for (size_t i = 0; i < 400000; i++)
+        p[i] = (i & 4095) < 1024 ? (uint8_t)b64[rnd() % 64]
+                                 : (uint8_t)rare[rnd() % (sizeof rare - 1)];
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+        size_t n = round_trip(p, sizes[k]);
+        /* Within what all-stored blocks cost: no block got the bad codes. */
+        cr_assert(n <= sizes[k] + 5 * (sizes[k] / 65535 + sizes[k] / 131072 + 2), "%zu -> %zu",
+                  sizes[k], n);
+    }
+    free(p);
+}
+
 Test(deflate_fast, repeated_tokens_are_matched)
 {
     /* The same 20 tokens over and over: literals alone need ~4 bits a byte,

@@ -208,7 +208,10 @@ static void assert_same(const dl_encoder *enc, const dl_encoded *a, const dl_enc
 }
 
 /* Encode N records with a caching context and with one whose field-level
- * caches are off; every result must agree. *LOOKUPS_OUT and *HITS_OUT get
+ * caches are off; every result must agree. The caching context also makes
+ * its MACs in pairs and is given prefetch hints (dl_encode_prefetch): the
+ * next record's values mostly, a wrong record's every third time, none
+ * every seventh; the plain one does neither. *LOOKUPS_OUT and *HITS_OUT get
  * the caching context's totals over all fields. */
 static void compare_run(const char *spec_text, size_t n, uint64_t seed, uint64_t *lookups_out,
                         uint64_t *hits_out)
@@ -222,19 +225,34 @@ static void compare_run(const char *spec_text, size_t n, uint64_t seed, uint64_t
     cr_assert_not_null(cached);
     cr_assert_not_null(plain);
     dl__encode_ctx_cache_off(plain);
+    dl__encode_ctx_pairs_off(plain);
     size_t src[DL_SPEC_MAX_FIELDS];
     map_fields(spec, src);
-    uint64_t s = seed;
-    record r;
-    const char *vals[DL_SPEC_MAX_FIELDS];
-    size_t lens[DL_SPEC_MAX_FIELDS];
+    uint64_t s = seed, s_wrong = seed ^ 0x5555;
+    record r, next, wrong;
+    const char *vals[DL_SPEC_MAX_FIELDS], *hint[DL_SPEC_MAX_FIELDS];
+    size_t lens[DL_SPEC_MAX_FIELDS], hint_lens[DL_SPEC_MAX_FIELDS];
+    make_record(&s, 0, &next);
     for (size_t i = 0; i < n; i++) {
-        make_record(&s, i, &r);
+        r = next;
+        make_record(&s, i + 1, &next);
         for (size_t f = 0; f < spec->n_fields; f++) {
             vals[f] = r.v[src[f]];
             lens[f] = strlen(r.v[src[f]]);
             if (lens[f] == 0 && i % 2) /* absent and empty must agree too */
                 vals[f] = NULL;
+        }
+        if (i % 7 != 6) {
+            const record *h = &next;
+            if (i % 3 == 2) {
+                make_record(&s_wrong, i, &wrong);
+                h = &wrong;
+            }
+            for (size_t f = 0; f < spec->n_fields; f++) {
+                hint[f] = h->v[src[f]];
+                hint_lens[f] = strlen(h->v[src[f]]);
+            }
+            dl_encode_prefetch(cached, hint, hint_lens);
         }
         const dl_encoded *a = dl_encode_record(cached, vals, lens);
         const dl_encoded *b = dl_encode_record(plain, vals, lens);

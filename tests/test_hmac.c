@@ -234,3 +234,102 @@ Test(hmac, one_key_shared_by_threads)
         cr_assert_eq(args[i].sum, solo.sum);
     }
 }
+
+/* The first 8 bytes of MAC as a token, as dl_hmac_token() reads them. */
+static uint64_t token_of_mac(const uint8_t *mac)
+{
+    uint64_t t = 0;
+    for (int j = 0; j < 8; j++)
+        t = t << 8 | mac[j];
+    return t ? t : 1;
+}
+
+/* A byte from a 64-bit LCG (Knuth's MMIX constants), high bits. */
+static uint8_t next_byte(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint8_t)(*s >> 56);
+}
+
+/* dl_hmac_token2 gives exactly two dl_hmac_token calls' results: every pair
+ * of message lengths 0..119 (one and two inner blocks, the interleaved path
+ * up to 55 bytes and the fallback beyond), one key or two, SHA-NI and
+ * portable keys mixed, and the tokens against OpenSSL's HMAC. */
+Test(hmac, token2_equals_two_tokens_at_every_length, .timeout = 120)
+{
+    uint8_t ka_bytes[32], kb_bytes[40], msg[2][120];
+    uint64_t s = 5;
+    for (size_t i = 0; i < sizeof ka_bytes; i++)
+        ka_bytes[i] = next_byte(&s);
+    for (size_t i = 0; i < sizeof kb_bytes; i++)
+        kb_bytes[i] = next_byte(&s);
+    for (size_t m = 0; m < 2; m++)
+        for (size_t i = 0; i < sizeof msg[m]; i++)
+            msg[m][i] = next_byte(&s);
+    for (size_t impl = 0; impl < 4; impl++) {
+        dl_hmac_key ka, kb;
+        inits[impl & 1](&ka, ka_bytes, sizeof ka_bytes);
+        inits[impl >> 1](&kb, kb_bytes, sizeof kb_bytes);
+        for (size_t la = 0; la < 120; la++) {
+            for (size_t lb = 0; lb < 120; lb++) {
+                uint64_t two[2], same[2];
+                dl_hmac_token2(&ka, msg[0], la, &kb, msg[1], lb, two);
+                cr_assert_eq(two[0], dl_hmac_token(&ka, msg[0], la), "la %zu lb %zu", la, lb);
+                cr_assert_eq(two[1], dl_hmac_token(&kb, msg[1], lb), "la %zu lb %zu", la, lb);
+                dl_hmac_token2(&ka, msg[1], lb, &ka, msg[0], la, same);
+                cr_assert_eq(same[0], dl_hmac_token(&ka, msg[1], lb));
+                cr_assert_eq(same[1], dl_hmac_token(&ka, msg[0], la));
+            }
+            /* Against OpenSSL, independently of dl_hmac_token. */
+            uint8_t mac[EVP_MAX_MD_SIZE];
+            unsigned ml = 0;
+            cr_assert_not_null(HMAC(EVP_sha256(), kb_bytes, sizeof kb_bytes, msg[1], la, mac, &ml));
+            uint64_t two[2];
+            dl_hmac_token2(&ka, msg[0], la, &kb, msg[1], la, two);
+            cr_assert_eq(two[1], token_of_mac(mac), "length %zu", la);
+        }
+        dl_hmac_key_cleanse(&ka);
+        dl_hmac_key_cleanse(&kb);
+    }
+    cr_log_info("SHA-NI %s", dl__hmac_have_shani() ? "present: interleaved path tested"
+                                                   : "absent: fallback only");
+}
+
+/* RFC 4231 test cases 1-4 and 6-7 through the paired path, two cases per
+ * call: the token is the first 8 bytes of the RFC's HMAC. */
+Test(hmac, token2_rfc4231_vectors)
+{
+    char *path = tu_data("strings/hmac_sha256_rfc4231.json");
+    dl_json_doc *doc;
+    dl_error e = DL_ERROR_INIT;
+    cr_assert_eq(dl_json_load(path, &doc, &e), DL_OK, "%s", e.msg);
+    const dl_json *cases = dl_json_get(dl_json_root(doc), "cases");
+    size_t n = dl_json_len(cases);
+    for (size_t i = 0; i < n; i++) {
+        size_t j = (i + 1) % n;
+        uint8_t key[2][200], data[2][200], want[2][32];
+        size_t kl[2], dlen[2];
+        const dl_json *c[2] = {dl_json_at(cases, i), dl_json_at(cases, j)};
+        for (int q = 0; q < 2; q++) {
+            kl[q] = unhex(field(c[q], "key_hex"), key[q], sizeof key[q]);
+            dlen[q] = unhex(field(c[q], "data_hex"), data[q], sizeof data[q]);
+            const char *w = field(c[q], "hmac_sha256_hex");
+            cr_assert_geq(strlen(w), 16);
+            char first[17];
+            memcpy(first, w, 16);
+            first[16] = '\0';
+            unhex(first, want[q], sizeof want[q]);
+        }
+        dl_hmac_key ka, kb;
+        dl_hmac_init(&ka, key[0], kl[0]);
+        dl_hmac_init(&kb, key[1], kl[1]);
+        uint64_t two[2];
+        dl_hmac_token2(&ka, data[0], dlen[0], &kb, data[1], dlen[1], two);
+        cr_assert_eq(two[0], token_of_mac(want[0]), "case %zu", i + 1);
+        cr_assert_eq(two[1], token_of_mac(want[1]), "case %zu", j + 1);
+        dl_hmac_key_cleanse(&ka);
+        dl_hmac_key_cleanse(&kb);
+    }
+    dl_json_doc_free(doc);
+    free(path);
+}

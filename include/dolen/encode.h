@@ -80,6 +80,14 @@ void dl_encode_ctx_free(dl_encode_ctx *c);
 const dl_encoded *dl_encode_record(dl_encode_ctx *c, const char *const *values,
                                    const size_t *lens);
 
+/* A hint that the next dl_encode_record() on C will be given VALUES / LENS
+ * (as it takes them): their cache entries are fetched into the CPU cache
+ * while the current record is finished, and date values are parsed now and
+ * kept for that call. Prepare calls it for row i + 1 before encoding row i,
+ * so the cache misses of a row overlap the work of the one before. Never
+ * changes a result: a hint that proves wrong costs only its own time. */
+void dl_encode_prefetch(dl_encode_ctx *c, const char *const *values, const size_t *lens);
+
 /* Add the tokens of the record last encoded by C to the distinct counters:
  * the tokens of token column c go to COUNTERS[c] (NULL: not counted; filter
  * columns have no tokens). Call it for the records that count (prepare: the
@@ -96,6 +104,8 @@ void dl_encode_count_distinct(dl_encode_ctx *c, dl_hll *const *counters);
 void dl__encode_cache_stats(const dl_encode_ctx *c, size_t f, uint64_t *lookups, uint64_t *hits,
                             bool *off);
 void dl__encode_ctx_cache_off(dl_encode_ctx *c);
+/* Internal, for tests: compute every MAC at once instead of in pairs. */
+void dl__encode_ctx_pairs_off(dl_encode_ctx *c);
 
 /* Append the encoded cells as CSV fields (each preceded by DELIM): tokens as
  * 16 lower-case hex digits separated by single spaces, filters as base64.

@@ -59,6 +59,12 @@ static inline size_t dl_b64_encoded_len(size_t n)
  * dl_b64_encoded_len(LEN) + 1 bytes). Returns the characters written. */
 size_t dl_b64_encode(const void *in, size_t len, char *out);
 
+/* Internal, for tests and benchmarks: whether dl_b64_encode() can use AVX-512
+ * VBMI on this CPU, and the portable encoder it otherwise uses (the same
+ * output, byte for byte). */
+bool dl__b64_have_vbmi(void);
+size_t dl__b64_encode_portable(const void *in, size_t len, char *out);
+
 /* Decode the LEN characters of padded base64 at IN into OUT (which needs
  * LEN/4*3 bytes), setting *OUTLEN to the bytes decoded. Strict, so that every
  * byte string has exactly one accepted text: LEN must be a multiple of 4, '='
