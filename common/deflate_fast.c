@@ -12,12 +12,17 @@
  * the dynamic block header (code-length alphabet, its permuted order, the
  * run-length codes 16/17/18), 3.2.2 for canonical codes, 3.2.4 for stored
  * blocks. */
+#include <stdatomic.h>
 #include <stdbool.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define DL_DEFLATE_X86 1
+#include <immintrin.h>
+#endif
 
 #include "deflate_fast.h"
 
@@ -110,6 +115,32 @@ static int leaf_cmp(const void *a, const void *b)
     return x->sym < y->sym ? -1 : x->sym > y->sym; /* ties by symbol: deterministic */
 }
 
+/* Sort the M leaves by weight, ties by symbol (as leaf_cmp orders them).
+ * Weights below 2^55 go packed with their symbol into one 64-bit key and
+ * through an insertion sort: a block's few hundred leaves (often sorted
+ * again after flattening) cost less that way than qsort calling leaf_cmp;
+ * larger weights (never from a block) take qsort. */
+static void sort_leaves(leaf *lv, size_t m)
+{
+    uint64_t key[HUFF_MAX_SYMS];
+    for (size_t i = 0; i < m; i++) {
+        if (lv[i].w >> 55) {
+            qsort(lv, m, sizeof *lv, leaf_cmp);
+            return;
+        }
+        key[i] = lv[i].w << 9 | lv[i].sym;
+    }
+    for (size_t i = 1; i < m; i++) {
+        uint64_t k = key[i];
+        size_t j = i;
+        for (; j > 0 && key[j - 1] > k; j--)
+            key[j] = key[j - 1];
+        key[j] = k;
+    }
+    for (size_t i = 0; i < m; i++)
+        lv[i] = (leaf){key[i] >> 9, (uint16_t)(key[i] & 511)};
+}
+
 /* Unlimited Huffman lengths of the M (>= 2) leaves sorted by weight, by the
  * two-queue method (van Leeuwen 1976): merged nodes come out in
  * non-decreasing weight, so no heap is needed. Returns the longest. */
@@ -166,7 +197,7 @@ void dl__huffman_lengths(const uint64_t *freq, size_t n, unsigned limit, uint8_t
      * at least 1) lets rare symbols climb; it ends, at the latest, with all
      * weights 1 and depths ceil(log2 m) <= LIMIT. Rare on real data. */
     for (;;) {
-        qsort(lv, m, sizeof *lv, leaf_cmp);
+        sort_leaves(lv, m);
         if (huffman_depths(lv, m, len) <= limit)
             return;
         for (size_t i = 0; i < m; i++)
@@ -357,7 +388,9 @@ static inline bool is_sep(uint8_t c)
 
 /* Offset of the first separator in P[I..END), or END. SSE2 is part of
  * x86-64, so no dispatch is needed; elsewhere the plain loop. Either way
- * the same answer. */
+ * the same answer. (A separator bitmap of the whole block, made with
+ * AVX-512 first, measured no faster: the time here goes to the hash table
+ * and the match checks, not the scan.) */
 static size_t next_sep(const uint8_t *p, size_t i, size_t end)
 {
 #if defined(__SSE2__)
@@ -575,11 +608,158 @@ static uint64_t write_literals(bitw *w, const uint8_t *s, size_t len, const uint
     return seen;
 }
 
+/* ---- literals with AVX-512 VBMI ----------------------------------------- */
+
+#ifdef DL_DEFLATE_X86
+/* The codes of the byte values 0..127 split into three byte tables (length,
+ * low and high byte of the code), so that vpermi2b looks up 64 bytes at once;
+ * ids and slfmap text is ASCII, and a 64-byte step that holds a byte >= 128
+ * goes through the scalar coder. Length 0 means no code. */
+typedef struct lit_vtab {
+    uint8_t len[128], lo[128], hi[128];
+} lit_vtab;
+
+static void lit_vtab_fill(lit_vtab *v, const uint64_t tab[256])
+{
+    for (int b = 0; b < 128; b++) {
+        v->len[b] = (tab[b] & NO_CODE) ? 0 : (uint8_t)(tab[b] >> 32);
+        v->lo[b] = (uint8_t)tab[b];
+        v->hi[b] = (uint8_t)(tab[b] >> 8);
+    }
+}
+
+/* write_literals() 64 bytes a step: the codes are looked up by vpermi2b,
+ * joined in registers two by two (16 -> 32 bits) and again (-> 64 bits, at
+ * most 4 * 14 = 56 bits) with variable shifts, and the 16 groups of four go
+ * into the stream as in the scalar coder, so the bits are the same. The
+ * input is first permuted so that unpacking the code bytes (which works
+ * within 128-bit lanes) leaves the symbols in order. Returns NO_CODE when a
+ * byte without a code was met (its group is then short: harmless, as the
+ * caller writes the block again). */
+__attribute__((target("avx512f,avx512bw,avx512vbmi,bmi2"))) static uint64_t
+write_literals_vbmi(bitw *w, const uint8_t *s, size_t len, const uint64_t tab[256],
+                    const lit_vtab *vt)
+{
+    /* Byte 16k + j of the permuted vector is input byte 8k + j (j < 8) or
+     * 32 + 8k + (j - 8): then unpacklo gives symbols 0..31 in order and
+     * unpackhi 32..63. */
+    static const uint8_t order_b[64] = {
+        0,  1,  2,  3,  4,  5,  6,  7,  32, 33, 34, 35, 36, 37, 38, 39,
+        8,  9,  10, 11, 12, 13, 14, 15, 40, 41, 42, 43, 44, 45, 46, 47,
+        16, 17, 18, 19, 20, 21, 22, 23, 48, 49, 50, 51, 52, 53, 54, 55,
+        24, 25, 26, 27, 28, 29, 30, 31, 56, 57, 58, 59, 60, 61, 62, 63,
+    };
+    const __m512i order = _mm512_loadu_si512(order_b);
+    const __m512i len_a = _mm512_loadu_si512(vt->len), len_b = _mm512_loadu_si512(vt->len + 64);
+    const __m512i lo_a = _mm512_loadu_si512(vt->lo), lo_b = _mm512_loadu_si512(vt->lo + 64);
+    const __m512i hi_a = _mm512_loadu_si512(vt->hi), hi_b = _mm512_loadu_si512(vt->hi + 64);
+    const __m512i zero = _mm512_setzero_si512();
+    const __m512i low16 = _mm512_set1_epi32(0xffff);
+    const __m512i low32 = _mm512_set1_epi64(0xffffffff);
+    uint64_t seen = 0;
+    uint64_t buf = w->buf;
+    unsigned cnt = w->cnt;
+    uint8_t *p = w->p;
+    for (size_t i = 0; i < len; i += 64) {
+        /* The last step loads fewer bytes; its other lanes get length 0,
+         * so their groups add nothing. */
+        size_t n = len - i < 64 ? len - i : 64;
+        __mmask64 in = n == 64 ? ~(__mmask64)0 : ((__mmask64)1 << n) - 1;
+        __m512i x = _mm512_maskz_loadu_epi8(in, s + i);
+        if (_mm512_movepi8_mask(x)) { /* a byte >= 128 */
+            w->buf = buf, w->cnt = cnt, w->p = p;
+            seen |= write_literals(w, s + i, n, tab);
+            buf = w->buf, cnt = w->cnt, p = w->p;
+            continue;
+        }
+        __mmask64 valid = _mm512_movepi8_mask(_mm512_permutexvar_epi8(order, _mm512_movm_epi8(in)));
+        x = _mm512_permutexvar_epi8(order, x);
+        __m512i l = _mm512_maskz_permutex2var_epi8(valid, len_a, x, len_b);
+        if (_mm512_mask_testn_epi8_mask(valid, l, l))
+            seen |= NO_CODE;
+        __m512i lo = _mm512_maskz_permutex2var_epi8(valid, lo_a, x, lo_b);
+        __m512i hi = _mm512_maskz_permutex2var_epi8(valid, hi_a, x, hi_b);
+        /* Through memory: 32 loads cost less than the lane extractions a
+         * compiler makes of register-held groups. */
+        _Alignas(64) uint64_t g[16], gl[16];
+        for (int h = 0; h < 2; h++) {
+            __m512i c16 = h ? _mm512_unpackhi_epi8(lo, hi) : _mm512_unpacklo_epi8(lo, hi);
+            __m512i l16 = h ? _mm512_unpackhi_epi8(l, zero) : _mm512_unpacklo_epi8(l, zero);
+            /* Pairs: even | odd << len(even), lengths summed. */
+            __m512i le = _mm512_and_si512(l16, low16);
+            __m512i c32 = _mm512_or_si512(_mm512_and_si512(c16, low16),
+                                          _mm512_sllv_epi32(_mm512_srli_epi32(c16, 16), le));
+            __m512i l32 = _mm512_add_epi32(le, _mm512_srli_epi32(l16, 16));
+            /* Quads, the same one level up. */
+            __m512i ll = _mm512_and_si512(l32, low32);
+            __m512i c64 = _mm512_or_si512(_mm512_and_si512(c32, low32),
+                                          _mm512_sllv_epi64(_mm512_srli_epi64(c32, 32), ll));
+            __m512i l64 = _mm512_add_epi64(ll, _mm512_srli_epi64(l32, 32));
+            _mm512_store_si512(g + 8 * h, c64);
+            _mm512_store_si512(gl + 8 * h, l64);
+        }
+        /* An empty asm that may read the arrays keeps them in memory. */
+        __asm__ volatile("" : : "r"(g), "r"(gl) : "memory");
+        for (size_t k = 0; k < (n + 3) / 4; k++) {
+            buf |= g[k] << cnt;
+            cnt += (unsigned)gl[k];
+            store64(p, buf);
+            p += cnt >> 3;
+            buf >>= cnt & ~7u;
+            cnt &= 7;
+        }
+    }
+    w->buf = buf;
+    w->cnt = cnt;
+    w->p = p;
+    return seen;
+}
+#endif
+
+/* Whether this CPU runs write_literals_vbmi (AVX-512 F, BW and VBMI, BMI2, with
+ * the OS saving their state: __builtin_cpu_supports checks both). */
+static bool have_vbmi(void)
+{
+#ifdef DL_DEFLATE_X86
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("bmi2");
+#else
+    return false;
+#endif
+}
+
+bool dl__deflate_fast_have_simd(void)
+{
+    return have_vbmi();
+}
+
+/* The literal coder of one block: the vector one when allowed, else scalar.
+ * Runs shorter than LIT_SIMD_MIN stay scalar: the vector step's fixed cost
+ * (three lookups, the unpacking) outweighs a few symbols. */
+#define LIT_SIMD_MIN 16
+typedef struct lit_coder {
+    const uint64_t *tab;
+#ifdef DL_DEFLATE_X86
+    bool simd;
+    lit_vtab vt;
+#endif
+} lit_coder;
+
+static inline uint64_t code_literals(bitw *w, const uint8_t *s, size_t len, const lit_coder *lc)
+{
+#ifdef DL_DEFLATE_X86
+    if (lc->simd && len >= LIT_SIMD_MIN)
+        return write_literals_vbmi(w, s, len, lc->tab, &lc->vt);
+#endif
+    return write_literals(w, s, len, lc->tab);
+}
+
 /* One block: SRC[START..END) with the matches in W, its literal codes from
  * a sample of its bytes (EXACT false) or from all of them. False, with *W
  * undefined, when a literal met no code: it was not in the sample. */
 static bool try_block(bitw *w, const uint8_t *src, size_t start, size_t end, const work *wk,
-                      bool final, bool exact)
+                      bool final, bool exact, bool simd)
 {
     /* Symbol counts: the literals of the gaps between matches (sampled ones
      * scaled back), then the matches' length and distance symbols. */
@@ -641,11 +821,19 @@ static bool try_block(bitw *w, const uint8_t *src, size_t start, size_t end, con
     uint64_t tab[256];
     for (int s = 0; s < 256; s++)
         tab[s] = ll_len[s] ? ll_code[s] | (uint64_t)ll_len[s] << 32 : NO_CODE;
+    lit_coder lc = {.tab = tab};
+#ifdef DL_DEFLATE_X86
+    lc.simd = simd;
+    if (simd)
+        lit_vtab_fill(&lc.vt, tab);
+#else
+    (void)simd;
+#endif
     uint64_t seen = 0;
     at = start;
     for (size_t k = 0; k < wk->n_m; k++) {
         const match *m = &wk->m[k];
-        seen |= write_literals(w, src + at, m->pos - at, tab);
+        seen |= code_literals(w, src + at, m->pos - at, &lc);
         unsigned ex, nex, dx, ndx;
         unsigned ls = length_sym(m->len, &ex, &nex), ds = dist_sym(m->dist + 1u, &dx, &ndx);
         /* At most 14 + 5 and 15 + 13 bits: two flushes. */
@@ -657,7 +845,7 @@ static bool try_block(bitw *w, const uint8_t *src, size_t start, size_t end, con
         flush(w);
         at = m->pos + m->len;
     }
-    seen |= write_literals(w, src + at, end - at, tab);
+    seen |= code_literals(w, src + at, end - at, &lc);
     if (seen & NO_CODE)
         return false;
     put(w, ll_code[EOB], ll_len[EOB]);
@@ -671,17 +859,17 @@ static bool try_block(bitw *w, const uint8_t *src, size_t start, size_t end, con
 /* One block: sampled codes first; the exact histogram when the sample
  * missed a byte value that occurs (rare in ids text: a stray character). */
 static void write_block(bitw *w, const uint8_t *src, size_t start, size_t end, const work *wk,
-                        bool final)
+                        bool final, bool simd)
 {
     bitw saved = *w;
-    if (try_block(w, src, start, end, wk, final, false))
+    if (try_block(w, src, start, end, wk, final, false, simd))
         return;
     *w = saved;
-    bool ok = try_block(w, src, start, end, wk, final, true);
+    bool ok = try_block(w, src, start, end, wk, final, true, simd);
     (void)ok; /* every literal of an exact histogram has a code */
 }
 
-size_t dl__deflate_fast(const uint8_t *src, size_t len, uint8_t *dst)
+static size_t deflate_impl(const uint8_t *src, size_t len, uint8_t *dst, bool simd)
 {
     work *wk = malloc(sizeof *wk);
     if (!wk)
@@ -692,9 +880,29 @@ size_t dl__deflate_fast(const uint8_t *src, size_t len, uint8_t *dst)
     do {
         size_t end = len - start < SEG ? len : start + SEG;
         find_matches(src, start, end, wk);
-        write_block(&w, src, start, end, wk, end == len);
+        write_block(&w, src, start, end, wk, end == len, simd);
         start = end;
     } while (start < len);
     free(wk);
     return (size_t)(w.p - dst) + (w.cnt ? 1 : 0);
+}
+
+/* Chosen on first use; two threads' concurrent first use both store the
+ * same answer, and a relaxed atomic makes that well defined. 0 = not yet,
+ * 1 = scalar, 2 = vector. */
+static _Atomic int simd_state;
+
+size_t dl__deflate_fast(const uint8_t *src, size_t len, uint8_t *dst)
+{
+    int st = atomic_load_explicit(&simd_state, memory_order_relaxed);
+    if (!st) {
+        st = have_vbmi() ? 2 : 1;
+        atomic_store_explicit(&simd_state, st, memory_order_relaxed);
+    }
+    return deflate_impl(src, len, dst, st == 2);
+}
+
+size_t dl__deflate_fast_portable(const uint8_t *src, size_t len, uint8_t *dst)
+{
+    return deflate_impl(src, len, dst, false);
 }

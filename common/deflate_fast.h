@@ -4,6 +4,7 @@
 #ifndef DL_DEFLATE_FAST_H
 #define DL_DEFLATE_FAST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,12 @@ size_t dl__deflate_fast_bound(size_t len);
  * that occurs), or is stored when that is smaller. The bytes depend on SRC
  * alone. Thread-safe; allocates ~150 KB of work memory per call. */
 size_t dl__deflate_fast(const uint8_t *src, size_t len, uint8_t *dst);
+
+/* For the tests: dl__deflate_fast() with its scalar code only (the same
+ * bytes, which the tests check), and whether this CPU takes the vector path
+ * (AVX-512 VBMI) in dl__deflate_fast(). */
+size_t dl__deflate_fast_portable(const uint8_t *src, size_t len, uint8_t *dst);
+bool dl__deflate_fast_have_simd(void);
 
 /* Huffman code lengths for the N (<= 288) symbol frequencies FREQ, none
  * longer than LIMIT (ceil(log2 N) <= LIMIT <= 15), into LEN (0 = unused).

@@ -91,6 +91,72 @@ void dl_hex_u64(uint64_t v, char out[17])
     out[16] = '\0';
 }
 
+void dl__hex_u64_seps_portable(const uint64_t *v, const char *sep, size_t n, char *out)
+{
+    char tmp[17];
+    for (size_t i = 0; i < n; i++) {
+        out[17 * i] = sep[i];
+        dl_hex_u64(v[i], tmp);
+        memcpy(out + 17 * i + 1, tmp, 16);
+    }
+}
+
+#ifdef DL_HEXB64_X86
+/* Three tokens a step with AVX-512 VBMI: vpermb puts the byte that holds
+ * each output digit's nibble in that digit's lane (byte 7 of a little-endian
+ * token first), the high or low nibble is kept by lane parity, a second
+ * vpermb maps nibbles to digits, and the separators are blended in; one
+ * masked store writes the 51 (or fewer, at the end) bytes. */
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) static void
+hex_u64_seps_vbmi(const uint64_t *v, const char *sep, size_t n, char *out)
+{
+    /* Lane 17t: separator t; lane 17t + 1 + d: digit d of token t, from
+     * byte 8t + 7 - d/2 (high nibble when d is even: the EVEN mask). Lanes
+     * 51..63 are not stored. */
+#define DIGITS(t) 8 * (t) + 7, 8 * (t) + 7, 8 * (t) + 6, 8 * (t) + 6, 8 * (t) + 5, 8 * (t) + 5, \
+                  8 * (t) + 4, 8 * (t) + 4, 8 * (t) + 3, 8 * (t) + 3, 8 * (t) + 2, 8 * (t) + 2, \
+                  8 * (t) + 1, 8 * (t) + 1, 8 * (t), 8 * (t)
+    static const uint8_t idx_b[64] = {0, DIGITS(0), 0, DIGITS(1), 0, DIGITS(2)};
+#undef DIGITS
+    static const uint8_t sep_b[64] = {[17] = 1, [34] = 2};
+    const __mmask64 even = 0x2aaa95554aaaaull, seps = 0x400020001ull;
+    const __m512i idx = _mm512_loadu_si512(idx_b), sep_idx = _mm512_loadu_si512(sep_b);
+    const __m512i digits = _mm512_broadcast_i32x4(_mm_loadu_si128((const void *)hex_digits));
+    const __m512i low4 = _mm512_set1_epi8(0x0f);
+    for (size_t i = 0; i < n; i += 3) {
+        size_t k = n - i < 3 ? n - i : 3;
+        __m512i x = _mm512_maskz_loadu_epi8(((__mmask64)1 << (8 * k)) - 1, v + i);
+        __m512i s = _mm512_maskz_loadu_epi8(((__mmask64)1 << k) - 1, sep + i);
+        x = _mm512_permutexvar_epi8(idx, x);
+        __m512i nib = _mm512_mask_blend_epi8(even, _mm512_and_si512(x, low4),
+                                             _mm512_and_si512(_mm512_srli_epi16(x, 4), low4));
+        __m512i o = _mm512_mask_blend_epi8(seps, _mm512_permutexvar_epi8(nib, digits),
+                                           _mm512_permutexvar_epi8(sep_idx, s));
+        _mm512_mask_storeu_epi8(out + 17 * i, ((__mmask64)1 << (17 * k)) - 1, o);
+    }
+}
+#endif
+
+typedef void (*hex_seps_fn)(const uint64_t *v, const char *sep, size_t n, char *out);
+
+/* Chosen on first use, like b64_chosen below. */
+static _Atomic(hex_seps_fn) hex_seps_chosen;
+
+void dl_hex_u64_seps(const uint64_t *v, const char *sep, size_t n, char *out)
+{
+    hex_seps_fn f = atomic_load_explicit(&hex_seps_chosen, memory_order_relaxed);
+    if (!f) {
+        f = dl__hex_u64_seps_portable;
+#if defined(DL_HEXB64_X86) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        if (dl__b64_have_vbmi())
+            f = hex_u64_seps_vbmi;
+#endif
+        atomic_store_explicit(&hex_seps_chosen, f, memory_order_relaxed);
+    }
+    f(v, sep, n, out);
+}
+
 bool dl_hex_decode(const char *in, size_t len, void *out, size_t *bad)
 {
     const unsigned char *s = (const unsigned char *)in;

@@ -1094,30 +1094,45 @@ bool dl_encoded_append_csv(const dl_encoder *e, const dl_encoded *r, dl_buf *b, 
     if (!dl_buf_reserve(b, need))
         return false;
     char *p = b->data + b->len;
+    /* Runs of token cells go to dl_hex_u64_seps() whole (a row's tokens
+     * are written several at a time), each token with its separator: the
+     * delimiter before a cell's first token, a space between its tokens. */
+    enum { RUN_MAX = 64 };
+    uint64_t tok[RUN_MAX];
+    char sep[RUN_MAX];
+    size_t nt = 0;
     for (size_t col = 0; col < e->n_columns; col++) {
         const struct dl_encoded_cell *cell = &r->cells[col];
-        *p++ = delim;
-        if (e->cols[col].filter) {
-            if (!cell->has_filter)
-                continue;
-            size_t bytes = e->cols[col].words * 8;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-            /* The byte form is little-endian words: on this CPU, the words. */
-            p += dl_b64_encode(cell->filter, bytes, p);
-#else
-            uint8_t raw[DL_BLOOM_MAX_BITS / 4]; /* balancing doubles the length */
-            dl_bloom_to_bytes(cell->filter, e->cols[col].words, raw);
-            p += dl_b64_encode(raw, bytes, p);
-#endif
+        if (!e->cols[col].filter && cell->n_tokens) {
+            if (nt + cell->n_tokens > RUN_MAX) {
+                dl_hex_u64_seps(tok, sep, nt, p);
+                p += 17 * nt;
+                nt = 0;
+            }
+            for (size_t i = 0; i < cell->n_tokens; i++) {
+                sep[nt] = i ? ' ' : delim;
+                tok[nt++] = cell->tokens[i];
+            }
             continue;
         }
-        for (size_t i = 0; i < cell->n_tokens; i++) {
-            if (i)
-                *p++ = ' ';
-            dl_hex_u64(cell->tokens[i], p);
-            p += 16;
-        }
+        dl_hex_u64_seps(tok, sep, nt, p);
+        p += 17 * nt;
+        nt = 0;
+        *p++ = delim;
+        if (!e->cols[col].filter || !cell->has_filter)
+            continue;
+        size_t bytes = e->cols[col].words * 8;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        /* The byte form is little-endian words: on this CPU, the words. */
+        p += dl_b64_encode(cell->filter, bytes, p);
+#else
+        uint8_t raw[DL_BLOOM_MAX_BITS / 4]; /* balancing doubles the length */
+        dl_bloom_to_bytes(cell->filter, e->cols[col].words, raw);
+        p += dl_b64_encode(raw, bytes, p);
+#endif
     }
+    dl_hex_u64_seps(tok, sep, nt, p);
+    p += 17 * nt;
     *p = '\0';
     b->len = (size_t)(p - b->data);
     return true;

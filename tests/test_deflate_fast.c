@@ -31,6 +31,9 @@ static size_t round_trip(const uint8_t *src, size_t len)
     cr_assert(n + 8 <= bound, "%zu bytes over the bound %zu", n, bound);
     cr_assert_eq(dl__deflate_fast(src, len, b), n, "not deterministic (size)");
     cr_assert(memcmp(a, b, n) == 0, "not deterministic (bytes)");
+    /* The scalar coder must give the same bytes as the vector one. */
+    cr_assert_eq(dl__deflate_fast_portable(src, len, b), n, "scalar path: other size");
+    cr_assert(memcmp(a, b, n) == 0, "scalar path: other bytes");
     z_stream z;
     memset(&z, 0, sizeof z);
     cr_assert_eq(inflateInit2(&z, -15), Z_OK);
@@ -183,6 +186,55 @@ Test(deflate_fast, repeated_tokens_are_matched)
     size_t n = round_trip(p, 200000);
     cr_assert(n < 200000 / 10, "%zu bytes: fields were not matched", n);
     free(p);
+}
+
+/* The vector literal coder (AVX-512 VBMI, where the CPU has it) against the
+ * scalar one, through round_trip(): literal runs of every length about its
+ * 64-byte step and 16-byte threshold, bytes >= 128 (the vector tables hold
+ * 0..127) in some steps, at every alignment of the output bits. */
+Test(deflate_fast, vector_and_scalar_literals_agree)
+{
+    if (!dl__deflate_fast_have_simd())
+        cr_log_info("no AVX-512 VBMI here: both paths are the scalar one");
+    uint8_t *p = ids_like(70000);
+    for (size_t len = 0; len <= 300; len++)
+        round_trip(p + len % 7, len);
+    /* High bytes: one in some 64-byte steps, runs of them in others. */
+    for (size_t i = 500; i < 70000; i += 1 + rnd() % 700)
+        p[i] = (uint8_t)(0x80 | rnd());
+    for (size_t i = 30000; i < 30100; i++)
+        p[i] = (uint8_t)(0x80 + i % 128);
+    for (size_t len = 1000; len < 70000; len += 9973)
+        round_trip(p, len);
+    round_trip(p, 70000);
+    /* Short repeated fields between random ones: many short literal runs. */
+    for (size_t i = 0; i + 26 <= 70000; i += 26) {
+        memcpy(p + i, i % 52 ? "aaaabbbbccccdddd," : "0123456789abcdef,", 17);
+        for (size_t k = 17; k < 25; k++)
+            p[i + k] = (uint8_t)"0123456789abcdef"[rnd() % 16];
+        p[i + 25] = rnd() % 3 ? ',' : '\n';
+    }
+    for (size_t len = 64; len <= 70000; len = len * 3 + 1)
+        round_trip(p, len);
+    free(p);
+}
+
+/* Weights past 2^55 are sorted by qsort, smaller ones by the packed-key
+ * insertion sort: scaling every weight by 2^40 must not change a length. */
+Test(deflate_fast, huffman_lengths_same_for_scaled_weights)
+{
+    uint64_t f[288], g[288];
+    uint8_t a[288], b[288];
+    for (int trial = 0; trial < 50; trial++) {
+        size_t n = 2 + rnd() % 287;
+        for (size_t i = 0; i < n; i++) {
+            f[i] = rnd() % 4 ? 1 + rnd() % 5000 : 0;
+            g[i] = f[i] << 40;
+        }
+        dl__huffman_lengths(f, n, 15, a);
+        dl__huffman_lengths(g, n, 15, b);
+        cr_assert(memcmp(a, b, n) == 0, "trial %d: lengths differ", trial);
+    }
 }
 
 Test(deflate_fast, huffman_lengths_complete_and_limited)

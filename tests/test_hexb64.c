@@ -181,3 +181,36 @@ Test(hexb64, base64_portable_rfc4648_vectors)
         cr_assert_str_eq(out, want[i]);
     }
 }
+
+/* dl_hex_u64_seps (AVX-512 VBMI where the CPU has it, three tokens a step)
+ * against the portable code and against dl_hex_u64 one token at a time,
+ * for every count 0..40 (partial last steps), with nothing written past
+ * 17*N bytes. */
+Test(hexb64, hex_u64_seps_matches_one_at_a_time)
+{
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    uint64_t v[40];
+    char sep[40];
+    char a[17 * 40 + 8], b[17 * 40 + 8], one[17];
+    for (int round = 0; round < 20; round++) {
+        for (size_t i = 0; i < 40; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            v[i] = round == 0 ? (i % 2 ? ~0ull : 0) : x;
+            sep[i] = ",; \t"[(x >> 60) % 4];
+        }
+        for (size_t n = 0; n <= 40; n++) {
+            memset(a, '#', sizeof a);
+            memset(b, '#', sizeof b);
+            dl_hex_u64_seps(v, sep, n, a);
+            dl__hex_u64_seps_portable(v, sep, n, b);
+            cr_assert(memcmp(a, b, sizeof a) == 0, "round %d n %zu: paths differ", round, n);
+            for (size_t i = 0; i < n; i++) {
+                dl_hex_u64(v[i], one);
+                cr_assert_eq(a[17 * i], sep[i]);
+                cr_assert(memcmp(a + 17 * i + 1, one, 16) == 0, "n %zu token %zu", n, i);
+            }
+            for (size_t i = 17 * n; i < sizeof a; i++)
+                cr_assert_eq(a[i], '#', "n %zu: byte %zu written past the end", n, i);
+        }
+    }
+}

@@ -42,6 +42,15 @@ static inline size_t dl_dec_u64(uint64_t v, char *out)
  * (OUT needs 17 bytes): how a 64-bit token is written. */
 void dl_hex_u64(uint64_t v, char out[17]);
 
+/* The N tokens V[0..N) as a separated list: for each, the byte SEP[i] then
+ * the 16 digits dl_hex_u64() writes; 17*N bytes at OUT, no NUL. How a row's
+ * run of token cells is written (AVX-512 VBMI where the CPU has it, three
+ * tokens a step). Thread-safe. */
+void dl_hex_u64_seps(const uint64_t *v, const char *sep, size_t n, char *out);
+
+/* Internal, for tests: the portable dl_hex_u64_seps() (the same bytes). */
+void dl__hex_u64_seps_portable(const uint64_t *v, const char *sep, size_t n, char *out);
+
 /* Decode the LEN hex digits at IN (either case; no NUL needed) into LEN/2
  * bytes at OUT. False when a character is not a hex digit (*BAD, if not NULL,
  * gets its 0-based offset) or LEN is odd (*BAD = LEN); OUT is then partly
