@@ -1,8 +1,8 @@
 /* bench_compare.c: speed of the Dice kernels and of comparison vectors, on
  * one core. Part of bench/; checks the link stage's comparison budget.
  *
- * usage: bench_compare [-r RUNS] [-x TIMES] [-n PAIRS] [-k KERNEL] [-K CMP_KERNEL] [-D]
- *                      [-c]
+ * usage: bench_compare [-r RUNS] [-x TIMES] [-n PAIRS] [-k KERNEL] [-K CMP_KERNEL]
+ *                      [-P PAIRS_KIND] [-D] [-c]
  *                      [SPEC.yaml IDS.csv.gz ...]
  * (a) Dice: every kernel the CPU has, on random 1024-bit filters, in cache
  *     (1024 filters) and over a large array (2^20 filters, 128 MiB): pairs
@@ -18,8 +18,9 @@
  *     comparison kernel runs (-K one only) with the best dice kernel (-k
  *     another). -x TIMES repeats the records TIMES times, to see a store of a
  *     million records without preparing one.
- * -k runs one dice kernel only; -D skips (a); -c times (a)'s counts without
- * the Dice test. Rates are the median of RUNS runs;
+ * -P times one kind of pairs only ("blocked", "random", "blocked in cache" or
+ * "random in cache"), for profiling. -k runs one dice kernel only; -D skips
+ * (a); -c times (a)'s counts without the Dice test. Rates are the median of RUNS runs;
  * the maximum is the least disturbed by other processes on a shared machine. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -439,6 +440,7 @@ static size_t cached_random(size_t n_rec, dl_pair *out, size_t max)
 
 static const char *const compare_kernels[] = {"rows-avx512", "rows-portable", "columns"};
 static const char *only_compare; /* -K */
+static const char *only_pairs;   /* -P: one kind of pairs */
 
 static void bench_patterns(const dl_spec *spec, const dl_store *s, int runs)
 {
@@ -486,7 +488,7 @@ static void bench_patterns(const dl_spec *spec, const dl_store *s, int runs)
         } else {
             n = cached_random(s->n, pairs, max_pairs);
         }
-        if (n == 0)
+        if (n == 0 || (only_pairs && strcmp(only_pairs, kinds[kind]) != 0))
             continue;
         uint64_t first = 0;
         for (size_t x = 0; x < sizeof compare_kernels / sizeof compare_kernels[0]; x++) {
@@ -525,7 +527,7 @@ int main(int argc, char **argv)
 {
     int runs = 5, times = 1, opt;
     bool dice = true;
-    while ((opt = getopt(argc, argv, "r:x:n:k:K:Dc")) != -1) {
+    while ((opt = getopt(argc, argv, "r:x:n:k:K:P:Dc")) != -1) {
         if (opt == 'r')
             runs = atoi(optarg);
         else if (opt == 'x')
@@ -536,13 +538,16 @@ int main(int argc, char **argv)
             only_kernel = optarg;
         else if (opt == 'K')
             only_compare = optarg;
+        else if (opt == 'P')
+            only_pairs = optarg;
         else if (opt == 'D')
             dice = false;
         else if (opt == 'c')
             counts_only = true;
         else {
             fprintf(stderr, "usage: bench_compare [-r RUNS] [-x TIMES] [-n PAIRS] [-k KERNEL] "
-                            "[-K CMP_KERNEL] [-D] [-c] [SPEC.yaml IDS.csv.gz ...]\n");
+                            "[-K CMP_KERNEL] [-P PAIRS_KIND] [-D] [-c]\n"
+                            "                     [SPEC.yaml IDS.csv.gz ...]\n");
             return 1;
         }
     }

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "linkage/link_internal.h"
 
@@ -137,6 +136,15 @@ typedef struct rrev {
     uint8_t bit, a, b;
 } rrev;
 
+/* The AVX-512 row kernel decides eight pairs at once, a pair a lane: it
+ * copies the popcounts the dice levels read out of the rows, POP_SLOT[p] for
+ * p < N_POP, and dice level d reads copy DICE_POP[d]. */
+typedef struct vec_tables {
+    size_t n_pop;
+    uint8_t pop_slot[ROW_MAX_BITS];
+    uint8_t dice_pop[ROW_MAX_BITS];
+} vec_tables;
+
 typedef struct rows {
     uint64_t *v;               /* n records * slots, 64-byte aligned */
     unsigned slots;            /* a multiple of 8 */
@@ -160,6 +168,10 @@ typedef struct rows {
     rdice dice[ROW_MAX_BITS];
     rcount count[ROW_MAX_BITS];
     rrev rev[ROW_MAX_BITS];
+    /* count level q: its terms' slots, whose bits in the folded mask it
+     * counts (the spec names a feature once in a count, so no slot twice) */
+    uint64_t cmask[ROW_MAX_BITS];
+    vec_tables vec;
 } rows;
 
 struct dl_comparator {
@@ -400,6 +412,21 @@ static bool level_slot(rows *R, tok_col t, const uint32_t *pop, uint8_t *out)
     return true;
 }
 
+/* The AVX-512 kernel's popcount copies (vec_tables) for R, whose levels are
+ * compiled and placed. */
+static void compile_vec(rows *R)
+{
+    vec_tables *V = &R->vec;
+    for (size_t d = 0; d < R->n_dice; d++) {
+        size_t p = 0;
+        while (p < V->n_pop && V->pop_slot[p] != R->dice[d].pop)
+            p++;
+        if (p == V->n_pop)
+            V->pop_slot[V->n_pop++] = R->dice[d].pop;
+        V->dice_pop[d] = (uint8_t)p;
+    }
+}
+
 /* Compile the levels onto row bits. Columns are first numbered, then placed;
  * the ops hold column numbers until the end, where they become slots. False
  * when the spec does not fit a row (too many slots or level bits). */
@@ -465,6 +492,14 @@ static bool compile_rows(const dl_comparator *c, rows *R)
         R->rev[x].a = (uint8_t)R->cols[R->rev[x].a].slot;
         R->rev[x].b = (uint8_t)R->cols[R->rev[x].b].slot;
     }
+    for (size_t q = 0; q < R->n_count; q++)
+        for (unsigned t = 0; t < R->count[q].n_terms; t++) {
+            const uint64_t slot = UINT64_C(1) << R->count[q].slot[t];
+            if (R->cmask[q] & slot)
+                return false; /* a term twice (spec_load refuses it): columns count it */
+            R->cmask[q] |= slot;
+        }
+    compile_vec(R);
     return true;
 }
 
@@ -485,26 +520,6 @@ static void fill_rows(rows *R, size_t n)
     }
 }
 
-/* BYTES (a multiple of 64) for rows, 64-byte aligned. Rows of pairs are read
- * all over the array: with 4 KiB pages nearly every pair's rows miss the TLB
- * once the array is larger than the TLB reaches (a few MiB), so a large array
- * is aligned to 2 MiB and offered to the kernel for huge pages, where it has
- * them (Linux: transparent huge pages in "madvise" mode). */
-static uint64_t *alloc_rows(size_t bytes)
-{
-#ifdef MADV_HUGEPAGE
-    const size_t huge = (size_t)1 << 21;
-    if (bytes >= huge) {
-        bytes = (bytes + huge - 1) / huge * huge;
-        uint64_t *v = aligned_alloc(huge, bytes);
-        if (v)
-            (void)madvise(v, bytes, MADV_HUGEPAGE); /* advice only: fine if refused */
-        return v;
-    }
-#endif
-    return aligned_alloc(64, bytes ? bytes : 64);
-}
-
 /* Build C's row copy of STORE, or leave c->rows NULL when the spec does not
  * fit one (the column kernel then serves it). */
 static dl_status build_rows(dl_comparator *c, const dl_store *store, dl_error *err)
@@ -517,7 +532,7 @@ static dl_status build_rows(dl_comparator *c, const dl_store *store, dl_error *e
         return DL_OK;
     }
     size_t bytes = store->n * R->slots * sizeof *R->v;
-    R->v = alloc_rows(bytes);
+    R->v = dl__alloc_large(bytes); /* huge pages: rows are read at random */
     if (!R->v) {
         const unsigned row = R->slots * 8;
         free(R);
@@ -854,42 +869,185 @@ static void chunk_rows_portable(const dl_comparator *c, const dl_pair *pairs, si
 }
 
 #ifdef DL_X86_KERNELS
-#define TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512bitalg")))
+#define TARGET_AVX512                                                                      \
+    __attribute__((                                                                        \
+        target("avx512f,avx512bw,avx512vl,avx512cd,avx512bitalg,avx512vpopcntdq")))
 
-/* Eight slots a compare; a group's rotations are compared too, only in the
- * 8-slot blocks that hold sets. The level bits are gathered in one
- * instruction each (VPSHUFBITQMB: bit x of the result is bit GATHER[x] of
- * the broadcast mask). */
+/* The patterns of eight pairs, a pair a lane, into OUT (lanes VALID): M
+ * their folded agreement masks, LV their exact, null and reversed level
+ * bits, PA and PB the popcounts of rows A and B (copy p at PA[p]), and their
+ * Dice counts at NAB + d * N for filter column d. The count and dice levels
+ * add their bits (the dice test is row_pattern's, in 64-bit lanes: each
+ * factor is below 2^32, counts below 2^18 and thresholds at most
+ * DICE_SCALE); then each comparison's value is the lowest bit set among its
+ * own (ctz = 63 - lzcnt of the lowest bit alone), times its radix. */
+TARGET_AVX512 static inline void decide8(const dl_comparator *c, const rows *R, __m512i m,
+                                         __m512i lv, const uint32_t (*pa)[8],
+                                         const uint32_t (*pb)[8], const uint32_t *nab,
+                                         size_t n, __mmask8 valid, uint32_t *out)
+{
+    for (size_t q = 0; q < R->n_count; q++) {
+        const rcount *x = &R->count[q];
+        const __m512i terms = _mm512_set1_epi64((long long)R->cmask[q]);
+        const __m512i agreed = _mm512_popcnt_epi64(_mm512_and_si512(m, terms));
+        const __mmask8 met = _mm512_cmpge_epu64_mask(agreed, _mm512_set1_epi64(x->min));
+        lv = _mm512_mask_or_epi64(lv, met, lv,
+                                  _mm512_set1_epi64((long long)(UINT64_C(1) << x->bit)));
+    }
+    const __m512i scale = _mm512_set1_epi64((long long)(2 * DICE_SCALE));
+    for (size_t d = 0; d < R->n_dice; d++) {
+        const rdice *x = &R->dice[d];
+        const unsigned p = R->vec.dice_pop[d];
+        const __m512i na = _mm512_cvtepu32_epi64(_mm256_loadu_si256((const void *)pa[p]));
+        const __m512i nb = _mm512_cvtepu32_epi64(_mm256_loadu_si256((const void *)pb[p]));
+        const __m512i ab =
+            _mm512_cvtepu32_epi64(_mm256_maskz_loadu_epi32(valid, nab + x->dcol * n));
+        const __m512i lhs = _mm512_mul_epu32(ab, scale);
+        const __m512i rhs = _mm512_mul_epu32(_mm512_set1_epi64((long long)x->thr),
+                                             _mm512_add_epi64(na, nb));
+        const __mmask8 met = _mm512_mask_cmpge_epu64_mask(
+            _mm512_test_epi64_mask(na, na) & _mm512_test_epi64_mask(nb, nb), lhs, rhs);
+        lv = _mm512_mask_or_epi64(lv, met, lv,
+                                  _mm512_set1_epi64((long long)(UINT64_C(1) << x->bit)));
+    }
+    const __m512i zero = _mm512_setzero_si512(), c63 = _mm512_set1_epi64(63);
+    __m512i p = zero;
+    for (size_t k = 0; k < c->n_comp; k++) {
+        const ccomp *cc = &c->comp[k];
+        const __m512i top = _mm512_set1_epi64((long long)(UINT64_C(1) << (cc->n_levels + 1)));
+        __m512i v = _mm512_or_si512(_mm512_srlv_epi64(lv, _mm512_set1_epi64(R->off[k])), top);
+        v = _mm512_and_si512(v, _mm512_sub_epi64(zero, v));
+        const __m512i value = _mm512_sub_epi64(c63, _mm512_lzcnt_epi64(v));
+        p = _mm512_add_epi64(p, _mm512_mul_epu32(value, _mm512_set1_epi64(cc->radix)));
+    }
+    _mm256_mask_storeu_epi32(out, valid, _mm512_cvtepi64_epi32(p));
+}
+
+/* Row A of a run of pairs, held while the pairs share it: its 8-slot blocks,
+ * each with its rotations within groups, and its non-zero slots. */
+typedef struct row_a {
+    __m512i v[ROW_ZMM][4];
+    __mmask8 nz[ROW_ZMM];
+} row_a;
+
+TARGET_AVX512 static inline void load_row_a(const rows *R, const uint64_t *a, row_a *A,
+                                            unsigned n_zmm)
+{
+    for (unsigned w = 0; w < n_zmm; w++) {
+        const __m512i va = _mm512_load_si512(a + 8 * w);
+        A->v[w][0] = va;
+        A->nz[w] = _mm512_test_epi64_mask(va, va);
+        for (unsigned r = 0; r < R->n_rot[w]; r++)
+            A->v[w][r + 1] = _mm512_permutexvar_epi64(_mm512_loadu_si512(R->rot[w][r]), va);
+    }
+}
+
+/* Pairs PREFETCH ahead: row B's lines, and row A's when the run changes. */
+static inline void prefetch_run(const rows *R, const dl_pair *p, unsigned n_zmm)
+{
+    const char *b = (const char *)(R->v + (size_t)p->j * R->slots);
+    for (unsigned w = 0; w < n_zmm; w++)
+        __builtin_prefetch(b + 64 * w);
+    if (p[0].i != p[-1].i) {
+        const char *a = (const char *)(R->v + (size_t)p->i * R->slots);
+        for (unsigned w = 0; w < n_zmm; w++)
+            __builtin_prefetch(a + 64 * w);
+    }
+}
+
+/* Eight slots a compare. Blocking emits a block's pairs as runs that share
+ * i, so row A and its rotations within set groups are made once a run
+ * (load_row_a), and each pair compares row B with them: a slot of B agrees
+ * when it is not 0 and equals a slot of A's group, which folded over the
+ * group is the same column bit as the other way round. The exact and null
+ * level bits are gathered in one instruction each (VPSHUFBITQMB: bit x of
+ * the result is bit GATHER[x] of the broadcast mask); the rest is decided
+ * eight pairs at a time, a pair a lane (decide8). No loop over levels runs
+ * per pair. */
+TARGET_AVX512 static inline __attribute__((always_inline)) void
+rows_avx512_body(const dl_comparator *c, const dl_pair *pairs, size_t n, const uint32_t *nab,
+                 uint32_t *out, const unsigned n_zmm)
+{
+    const rows *R = c->rows;
+    const vec_tables *V = &R->vec;
+    if (n == 0) /* PAIRS may be any pointer then: read nothing */
+        return;
+    const __m512i gather = _mm512_loadu_si512(R->gather);
+    row_a A;
+    const uint64_t *a = R->v + (size_t)pairs[0].i * R->slots;
+    load_row_a(R, a, &A, n_zmm);
+    /* eight pairs' masks and popcounts; lanes past the last pair are 0 */
+    uint64_t bm[8] = {0}, blv[8] = {0};
+    uint32_t pa[ROW_MAX_BITS][8], pb[ROW_MAX_BITS][8];
+    memset(pa, 0, V->n_pop * sizeof pa[0]);
+    memset(pb, 0, V->n_pop * sizeof pb[0]);
+    for (size_t k0 = 0; k0 < n; k0 += 8) {
+        const size_t nk = n - k0 < 8 ? n - k0 : 8;
+        for (size_t q = 0; q < nk; q++) {
+            const size_t k = k0 + q;
+            if (k + ROW_PREFETCH < n)
+                prefetch_run(R, &pairs[k + ROW_PREFETCH], n_zmm);
+            if (k && pairs[k].i != pairs[k - 1].i) {
+                a = R->v + (size_t)pairs[k].i * R->slots;
+                load_row_a(R, a, &A, n_zmm);
+            }
+            const uint64_t *b = R->v + (size_t)pairs[k].j * R->slots;
+            uint64_t agree = 0, both = 0;
+            for (unsigned w = 0; w < n_zmm; w++) {
+                const __m512i vb = _mm512_load_si512(b + 8 * w);
+                __mmask8 eq = _mm512_cmpeq_epi64_mask(A.v[w][0], vb);
+                for (unsigned r = 1; r <= R->n_rot[w]; r++)
+                    eq |= _mm512_cmpeq_epi64_mask(A.v[w][r], vb);
+                const __mmask8 nzb = _mm512_test_epi64_mask(vb, vb);
+                agree |= (uint64_t)(eq & nzb) << (8 * w);
+                both |= (uint64_t)(A.nz[w] & nzb) << (8 * w);
+            }
+            const uint64_t m = fold(R, agree);
+            uint64_t lv =
+                (_mm512_bitshuffle_epi64_mask(_mm512_set1_epi64((long long)m), gather) &
+                 R->exact_bits) |
+                (_mm512_bitshuffle_epi64_mask(_mm512_set1_epi64((long long)~both), gather) &
+                 R->null_bits);
+            for (size_t x = 0; x < R->n_rev; x++) {
+                const rrev *rv = &R->rev[x];
+                const uint64_t aa = a[rv->a], ab = a[rv->b];
+                lv |= (uint64_t)((aa == b[rv->b]) & (ab == b[rv->a]) & (aa != 0) & (ab != 0))
+                      << rv->bit;
+            }
+            bm[q] = m;
+            blv[q] = lv;
+            for (size_t x = 0; x < V->n_pop; x++) {
+                pa[x][q] = (uint32_t)a[V->pop_slot[x]];
+                pb[x][q] = (uint32_t)b[V->pop_slot[x]];
+            }
+        }
+        decide8(c, R, _mm512_loadu_si512(bm), _mm512_loadu_si512(blv),
+                (const uint32_t(*)[8])pa, (const uint32_t(*)[8])pb, nab + k0, n,
+                (__mmask8)((1u << nk) - 1u), out + k0);
+    }
+}
+
+/* The body with its number of 8-slot blocks a constant, so that the block
+ * loop unrolls and row A stays in registers. */
 TARGET_AVX512 static void chunk_rows_avx512(const dl_comparator *c, const dl_pair *pairs,
                                             size_t n, const uint32_t *nab, uint32_t *out)
 {
-    const rows *R = c->rows;
-    const __m512i gather = _mm512_loadu_si512(R->gather);
-    for (size_t k = 0; k < n; k++) {
-        if (k + ROW_PREFETCH < n)
-            prefetch_rows(R, &pairs[k + ROW_PREFETCH]);
-        const uint64_t *a = R->v + (size_t)pairs[k].i * R->slots;
-        const uint64_t *b = R->v + (size_t)pairs[k].j * R->slots;
-        uint64_t agree = 0, both = 0;
-        for (unsigned w = 0; w < R->n_zmm; w++) {
-            const __m512i va = _mm512_load_si512(a + 8 * w), vb = _mm512_load_si512(b + 8 * w);
-            __mmask8 eq = _mm512_cmpeq_epi64_mask(va, vb);
-            for (unsigned r = 0; r < R->n_rot[w]; r++) {
-                const __m512i idx = _mm512_loadu_si512(R->rot[w][r]);
-                eq |= _mm512_cmpeq_epi64_mask(va, _mm512_permutexvar_epi64(idx, vb));
-            }
-            const __mmask8 nza = _mm512_test_epi64_mask(va, va);
-            const __mmask8 nzb = _mm512_test_epi64_mask(vb, vb);
-            agree |= (uint64_t)(eq & nza) << (8 * w);
-            both |= (uint64_t)(nza & nzb) << (8 * w);
-        }
-        const uint64_t m = fold(R, agree);
-        const uint64_t lv =
-            (_mm512_bitshuffle_epi64_mask(_mm512_set1_epi64((long long)m), gather) &
-             R->exact_bits) |
-            (_mm512_bitshuffle_epi64_mask(_mm512_set1_epi64((long long)~both), gather) &
-             R->null_bits);
-        out[k] = row_pattern(c, R, m, lv, a, b, nab + k, n);
+    switch (c->rows->n_zmm) {
+#define ROWS_CASE(Z)                                                                       \
+    case Z:                                                                                \
+        rows_avx512_body(c, pairs, n, nab, out, Z);                                        \
+        break;
+        ROWS_CASE(1)
+        ROWS_CASE(2)
+        ROWS_CASE(3)
+        ROWS_CASE(4)
+        ROWS_CASE(5)
+        ROWS_CASE(6)
+        ROWS_CASE(7)
+#undef ROWS_CASE
+    default:
+        rows_avx512_body(c, pairs, n, nab, out, ROW_ZMM);
+        break;
     }
 }
 #endif
@@ -902,7 +1060,9 @@ static bool cpu_has(enum kernel_kind k)
     __builtin_cpu_init();
     /* also checks that the OS saves the AVX-512 registers */
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512bitalg");
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512cd") &&
+           __builtin_cpu_supports("avx512bitalg") &&
+           __builtin_cpu_supports("avx512vpopcntdq");
 #else
     return false;
 #endif

@@ -73,6 +73,15 @@ dl_status dl__store_load(const dl_spec *spec, size_t n_paths, const char *const 
                          dl_error *err);
 void dl__store_free(dl_store *s);
 
+/* BYTES for a large array read at random (the store's filters, the
+ * comparator's rows), 64-byte aligned, to release with free(). With 4 KiB
+ * pages nearly every record of a pair read at random misses the TLB once the
+ * array is larger than the TLB reaches (a few MiB), so an array of 2 MiB or
+ * more is aligned to 2 MiB (its size rounded up to that) and offered to the
+ * kernel for huge pages where it has them (Linux: transparent huge pages in
+ * "madvise" mode; advice only). NULL when memory runs out. */
+void *dl__alloc_large(size_t bytes);
+
 /* A new store holding records REC[0..K-1] of S, renumbered 0..K-1 in that
  * order: the same columns (tokens, filters, popcounts), files, file_of and
  * SLFs, so any pair compares as the original pair does. For loops over many

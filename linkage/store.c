@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "dolen/bloom.h"
 #include "dolen/csv.h"
@@ -535,8 +536,25 @@ static dl_status plan_columns(const dl_spec *spec, dl_store *s, dl_error *err)
     return DL_OK;
 }
 
+void *dl__alloc_large(size_t bytes)
+{
+#ifdef MADV_HUGEPAGE
+    const size_t huge = (size_t)1 << 21;
+    if (bytes >= huge) {
+        bytes = (bytes + huge - 1) / huge * huge;
+        void *v = aligned_alloc(huge, bytes);
+        if (v)
+            (void)madvise(v, bytes, MADV_HUGEPAGE); /* advice only: fine if refused */
+        return v;
+    }
+#endif
+    /* aligned_alloc wants a multiple of the alignment */
+    return aligned_alloc(64, bytes ? (bytes + 63) / 64 * 64 : 64);
+}
+
 /* Allocate every column for S->n records, sized exactly from the manifests'
- * row counts: no growing, no copying. */
+ * row counts: no growing, no copying. Filters are read at random (a block's
+ * records are scattered over the store), so they go in huge pages. */
 static dl_status alloc_columns(dl_store *s, dl_error *err)
 {
     size_t n = s->n;
@@ -549,9 +567,7 @@ static dl_status alloc_columns(dl_store *s, dl_error *err)
         if (col->filter) {
             if (col->words > SIZE_MAX / 8 / n)
                 return nomem(err);
-            size_t bytes = n * col->words * 8;
-            /* aligned_alloc wants a multiple of the alignment */
-            col->bits = aligned_alloc(64, (bytes + 63) / 64 * 64);
+            col->bits = dl__alloc_large(n * col->words * 8);
             col->pop = malloc(n * sizeof *col->pop);
             if (!col->bits || !col->pop)
                 return nomem(err);

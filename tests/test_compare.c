@@ -705,6 +705,103 @@ Test(compare, row_kernels_match_the_column_kernel)
     free(got);
 }
 
+/* Ten comparisons: a reversed level, count levels over sets and singles of
+ * several fields, dice levels on two filter columns whose popcounts sit in different 8-slot
+ * blocks of the row (gn's among the first singles, sn's after eight more). */
+#define WIDE_SPEC                                                                          \
+    "version: 1\n"                                                                         \
+    "name: t\n"                                                                            \
+    "input: {record_id: id}\n"                                                             \
+    "blocking: {rules: [[gn.token]]}\n"                                                    \
+    "fields:\n"                                                                            \
+    "  - {name: gn, column: fn, type: given_name, token_key: nm,\n"                        \
+    "     features: [token, dmetaphone, bloom, initial, variant]}\n"                       \
+    "  - {name: sn, column: sn, type: surname, token_key: nm,\n"                           \
+    "     features: [token, dmetaphone, bloom, variant]}\n"                                \
+    "  - {name: dob, column: d, type: date,\n"                                             \
+    "     features: [token, year, month, day, swap, year_pm1]}\n"                          \
+    "comparisons:\n"                                                                       \
+    "  - name: gn\n    levels:\n"                                                          \
+    "      - {exact: gn.token}\n      - {exact: gn.variant}\n"                             \
+    "      - {dice: gn.bloom, min: 0.9}\n      - {exact: gn.dmetaphone}\n"                 \
+    "      - {dice: gn.bloom, min: 0.6}\n      - {exact: gn.initial}\n"                    \
+    "  - name: dob\n    levels:\n"                                                         \
+    "      - {exact: dob.token}\n      - {exact: dob.swap}\n"                              \
+    "      - {count: [dob.year, dob.month, dob.day], min: 2}\n"                             \
+    "      - {exact: dob.year_pm1}\n"                                                      \
+    "  - name: mixed\n    levels:\n"                                                       \
+    "      - {count: [gn.variant, sn.dmetaphone, dob.day, gn.initial], min: 3}\n"           \
+    "      - {count: [dob.month, sn.token], min: 1}\n"                                      \
+    "  - name: crossed\n    levels: [{reversed: [gn.token, sn.token]}]\n"                  \
+    "  - name: year\n    levels: [{exact: dob.year}]\n"                                    \
+    "  - name: month\n    levels: [{exact: dob.month}]\n"                                  \
+    "  - name: day\n    levels: [{exact: dob.day}]\n"                                      \
+    "  - name: init\n    null_if: dob.day\n    levels: [{exact: gn.initial}]\n"            \
+    "  - name: sn\n    null_if: sn.bloom\n    levels:\n"                                   \
+    "      - {exact: sn.token}\n      - {exact: sn.variant}\n"                             \
+    "      - {dice: sn.bloom, min: 0.8}\n      - {exact: sn.dmetaphone}\n"                 \
+    "      - {dice: sn.bloom, min: 0.5}\n"                                                 \
+    "  - name: sn_loose\n    levels: [{dice: sn.bloom, min: 0.3}]\n"
+
+/* Pairs as blocking emits them: runs that share i (1 to 40 pairs, j any
+ * record, i itself included), and now and then single random pairs. */
+static void run_pairs(dl_pair *pairs, size_t n, size_t n_rec)
+{
+    for (size_t k = 0; k < n;) {
+        const uint32_t i = (uint32_t)(rnd64() % n_rec);
+        size_t len = rnd64() % 4 == 0 ? 1 : 1 + rnd64() % 40;
+        for (; len && k < n; len--, k++)
+            pairs[k] = (dl_pair){i, (uint32_t)(rnd64() % 7 == 0 ? i : rnd64() % n_rec)};
+    }
+}
+
+Test(compare, row_kernels_match_the_column_kernel_on_runs_and_wide_specs)
+{
+    static const unsigned strides[][4] = {{4, 2, 2, 2}, {1, 1, 4, 4}, {3, 3, 1, 2}};
+    static const char *const sets[4] = {"gn.dmetaphone", "gn.variant", "sn.dmetaphone",
+                                        "dob.year_pm1"};
+    const size_t n_rec = 300, n = 40000;
+    dl_pair *pairs = malloc(n * sizeof *pairs);
+    uint32_t *want = malloc(n * sizeof *want), *got = malloc(n * sizeof *got);
+    for (size_t round = 0; round < sizeof strides / sizeof strides[0]; round++) {
+        fixture fx;
+        fx_init(&fx, WIDE_SPEC, n_rec, round == 1 ? 3 : WORDS); /* 3 words: a short filter */
+        for (size_t x = 0; x < 4; x++)
+            narrow(&fx, sets[x], strides[round][x]);
+        fill_columns(&fx);
+        dl_comparator *c = comparator(&fx);
+        cr_assert_str_neq(dl__comparator_kernel(c), "columns", "the spec fits a row");
+        run_pairs(pairs, n, n_rec);
+        cr_assert(dl__comparator_force(c, "columns"));
+        dl__compare_many(c, pairs, n, want);
+        for (size_t y = 1; y < 3; y++) {
+            if (!dl__comparator_force(c, compare_kernels[y]))
+                continue; /* rows-avx512 on a CPU without it */
+            /* batch sizes from 1 up: the eight-pair groups end anywhere */
+            memset(got, 0xff, n * sizeof *got);
+            for (size_t k = 0, b = 1; k < n; k += b, b = b * 5 % 997 + 1)
+                dl__compare_many(c, pairs + k, n - k < b ? n - k : b, got + k);
+            for (size_t k = 0; k < n; k++)
+                cr_assert_eq(got[k], want[k], "round %zu, %s, pair %zu (%u, %u): %u vs %u",
+                             round, compare_kernels[y], k, pairs[k].i, pairs[k].j, got[k],
+                             want[k]);
+        }
+        /* every value of every comparison happens, so each was checked */
+        for (size_t x = 0; x < dl__comparator_n_comparisons(c); x++)
+            for (unsigned v = 0; v < dl__comparator_n_levels(c, x); v++) {
+                bool hit = false;
+                for (size_t k = 0; k < n && !hit; k++)
+                    hit = dl__pattern_value(c, want[k], x) == v;
+                cr_assert(hit, "round %zu: comparison %zu never at value %u", round, x, v);
+            }
+        dl__comparator_free(c);
+        fx_free(&fx);
+    }
+    free(pairs);
+    free(want);
+    free(got);
+}
+
 Test(compare, comparator_force_refuses_unknown_kernels)
 {
     fixture fx;

@@ -1,6 +1,7 @@
 /* test_store.c: loading ids files into the columnar store (linkage/store.c):
  * prepared FEBRL files against a fresh encoding, and one bad file per error. */
 #include <criterion/criterion.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +141,24 @@ static int col_named(const dl_store *s, const char *name)
 }
 
 /* ---- prepared files ------------------------------------------------------------ */
+
+Test(store, large_allocations_are_aligned_and_whole)
+{
+    /* below, at and past the 2 MiB at which huge pages are asked for */
+    static const size_t sizes[] = {0, 1, 63, 64, 4096, ((size_t)2 << 20) - 1, (size_t)2 << 20,
+                                   ((size_t)2 << 20) + 1, (size_t)5 << 20};
+    for (size_t x = 0; x < sizeof sizes / sizeof sizes[0]; x++) {
+        unsigned char *p = dl__alloc_large(sizes[x]);
+        cr_assert_not_null(p, "%zu bytes", sizes[x]);
+        const size_t align = sizes[x] >= ((size_t)2 << 20) ? (size_t)2 << 20 : 64;
+        cr_assert_eq((uintptr_t)p % align, 0, "%zu bytes: aligned to %zu", sizes[x], align);
+        /* every byte asked for is there (ASan checks the bounds) */
+        memset(p, 0xa5, sizes[x]);
+        for (size_t b = 0; b < sizes[x]; b += 4093)
+            cr_assert_eq(p[b], 0xa5);
+        free(p);
+    }
+}
 
 Test(store, febrl_loads_every_record_with_the_used_columns_only)
 {
