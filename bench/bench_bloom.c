@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dl_commit.h"
 #include "dl_config.h"
 #include "dolen/bloom.h"
 

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dl_commit.h"
 #include "dl_config.h"
 #include "dolen/csv.h"
 #include "dolen/gz.h"

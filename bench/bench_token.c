@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dl_commit.h"
 #include "dl_config.h"
 #include "dolen/hmac.h"
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "dl_commit.h"
 #include "dl_config.h"
 #include "dolen/suggest.h"
 
