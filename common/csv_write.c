@@ -99,6 +99,8 @@ dl_status dl_csv_writer_open(dl_outfile *f, const dl_csv_wopts *o, dl_csv_writer
             free(w);
             return s;
         }
+        if (o->tokens)
+            dl_gzw_use_token_encoder(w->gz);
     }
     *out = w;
     return DL_OK;

@@ -186,6 +186,7 @@ struct dl_gz_writer {
     dl_buf z;     /* compressed member being written */
     uint64_t in_bytes;
     bool wrote;   /* any member written */
+    bool tokens;  /* members by dl_gz_compress_member_fast */
 };
 
 dl_status dl_gzw_open(dl_outfile *f, dl_gz_writer **out, dl_error *err)
@@ -205,11 +206,17 @@ dl_status dl_gzw_open(dl_outfile *f, dl_gz_writer **out, dl_error *err)
 static dl_status emit(dl_gz_writer *w, const void *p, size_t len, dl_error *err)
 {
     dl_buf_clear(&w->z);
-    dl_status s = dl_gz_compress_member(p, len, &w->z, err);
+    dl_status s = w->tokens ? dl_gz_compress_member_fast(p, len, &w->z, err)
+                            : dl_gz_compress_member(p, len, &w->z, err);
     if (s != DL_OK)
         return s;
     w->wrote = true;
     return dl_outfile_write(w->f, w->z.data, w->z.len, err);
+}
+
+void dl_gzw_use_token_encoder(dl_gz_writer *w)
+{
+    w->tokens = true;
 }
 
 dl_status dl_gzw_flush(dl_gz_writer *w, dl_error *err)

@@ -677,8 +677,12 @@ static dl_status open_out(const ctx *c, out_file *o, const char *name, dl_error 
 {
     snprintf(o->path, sizeof o->path, "%s/%s", c->o->outdir, name);
     dl_status st = dl_outfile_create(o->path, 0644, &o->f, err);
+    /* SLFs in hex and numbers: dolen's own encoder, faster there, and its
+     * bytes cannot vary from run to run (ISA-L's once did). */
+    dl_csv_wopts wo = DL_CSV_WOPTS_INIT;
+    wo.tokens = true;
     if (st == DL_OK && strstr(name, ".csv"))
-        st = dl_csv_writer_open(o->f, NULL, &o->w, err);
+        st = dl_csv_writer_open(o->f, &wo, &o->w, err);
     return st;
 }
 

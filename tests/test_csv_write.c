@@ -193,6 +193,11 @@ Test(csv_write, roundtrip_through_reader_plain_gzip_and_delimiters)
     o.delimiter = '\t';
     o.gzip = 0;
     roundtrip("plain.csv.gz", &o, false);
+    /* dolen's own encoder (link's outputs), on random fields with quotes,
+     * delimiters and line breaks in them: the same rows come back. */
+    dl_csv_wopts t = DL_CSV_WOPTS_INIT;
+    t.tokens = true;
+    roundtrip("tokens.csv.gz", &t, true);
 }
 
 Test(csv_write, gzip_members_from_workers_in_order)

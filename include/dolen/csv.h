@@ -91,10 +91,13 @@ typedef struct dl_csv_wopts {
     char delimiter;     /* ',' */
     int gzip;           /* DL_CSV_GZIP_AUTO (default): gzip when the outfile's
                            path ends in ".gz"; 0 plain; 1 gzip */
+    bool tokens;        /* the rows are mostly random tokens (hex, base64,
+                           numbers): gzip them with dolen's own encoder
+                           (dl_gzw_use_token_encoder) rather than ISA-L */
 } dl_csv_wopts;
 
 #define DL_CSV_GZIP_AUTO (-1)
-#define DL_CSV_WOPTS_INIT {',', DL_CSV_GZIP_AUTO}
+#define DL_CSV_WOPTS_INIT {',', DL_CSV_GZIP_AUTO, false}
 
 typedef struct dl_csv_writer dl_csv_writer;
 
