@@ -793,6 +793,19 @@ static inline uint64_t fold(const rows *R, uint64_t m)
     return m | ((m >> 2) & R->fold2);
 }
 
+/* The bits of R's reversed levels met by rows A and B: both single tokens
+ * present and equal crosswise. Shared by every row kernel. */
+static inline uint64_t reversed_bits(const rows *R, const uint64_t *a, const uint64_t *b)
+{
+    uint64_t lv = 0;
+    for (size_t q = 0; q < R->n_rev; q++) {
+        const rrev *x = &R->rev[q];
+        const uint64_t aa = a[x->a], ab = a[x->b];
+        lv |= (uint64_t)((aa == b[x->b]) & (ab == b[x->a]) & (aa != 0) & (ab != 0)) << x->bit;
+    }
+    return lv;
+}
+
 /* The pattern from level bits LV (exact and null levels set) and the folded
  * mask M of rows A and B, whose |A and B| of filter column d is NAB[d * N]. */
 static inline uint32_t row_pattern(const dl_comparator *c, const rows *R, uint64_t m,
@@ -812,11 +825,7 @@ static inline uint32_t row_pattern(const dl_comparator *c, const rows *R, uint64
             agree += (unsigned)(m >> x->slot[t]) & 1;
         lv |= (uint64_t)(agree >= x->min) << x->bit;
     }
-    for (size_t q = 0; q < R->n_rev; q++) {
-        const rrev *x = &R->rev[q];
-        const uint64_t aa = a[x->a], ab = a[x->b];
-        lv |= (uint64_t)((aa == b[x->b]) & (ab == b[x->a]) & (aa != 0) & (ab != 0)) << x->bit;
-    }
+    lv |= reversed_bits(R, a, b);
     uint32_t p = 0;
     for (size_t x = 0; x < c->n_comp; x++) {
         const ccomp *cc = &c->comp[x];
@@ -1008,12 +1017,7 @@ rows_avx512_body(const dl_comparator *c, const dl_pair *pairs, size_t n, const u
                  R->exact_bits) |
                 (_mm512_bitshuffle_epi64_mask(_mm512_set1_epi64((long long)~both), gather) &
                  R->null_bits);
-            for (size_t x = 0; x < R->n_rev; x++) {
-                const rrev *rv = &R->rev[x];
-                const uint64_t aa = a[rv->a], ab = a[rv->b];
-                lv |= (uint64_t)((aa == b[rv->b]) & (ab == b[rv->a]) & (aa != 0) & (ab != 0))
-                      << rv->bit;
-            }
+            lv |= reversed_bits(R, a, b);
             bm[q] = m;
             blv[q] = lv;
             for (size_t x = 0; x < V->n_pop; x++) {
